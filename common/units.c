@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Clocks and the textual units people type: durations, byte sizes, RFC 3339 times. */
+#include "omega/common.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t omega_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t omega_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Longest suffixes first so "ms" wins over "m". */
+static const struct {
+    const char *suffix;
+    int64_t ms;
+} duration_units[] = {
+    {"ms", 1},           {"s", 1000},          {"m", 60000},         {"h", 3600000},
+    {"d", 86400000},     {"w", 604800000},     {"y", 31536000000LL},
+};
+
+int omega_duration_parse(const char *s, int64_t unit_ms, int64_t *out_ms)
+{
+    if (!s || !*s)
+        return OMEGA_EINVAL;
+    /* Bare number: the field's own unit. */
+    char *end = NULL;
+    errno = 0;
+    double bare = strtod(s, &end);
+    if (end && *end == '\0' && errno == 0 && isfinite(bare)) {
+        if (bare < 0 || bare * (double)unit_ms > 9.2e18)
+            return OMEGA_EINVAL;
+        *out_ms = (int64_t)llround(bare * (double)unit_ms);
+        return 0;
+    }
+    int64_t total = 0;
+    const char *p = s;
+    while (*p) {
+        if (!isdigit((unsigned char)*p))
+            return OMEGA_EINVAL;
+        int64_t n = 0;
+        while (isdigit((unsigned char)*p)) {
+            if (n > 922337203685LL)
+                return OMEGA_EINVAL;
+            n = n * 10 + (*p - '0');
+            p++;
+        }
+        size_t best = 0;
+        int64_t mult = 0;
+        for (size_t i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++) {
+            size_t l = strlen(duration_units[i].suffix);
+            if (strncmp(p, duration_units[i].suffix, l) == 0 && l > best) {
+                best = l;
+                mult = duration_units[i].ms;
+            }
+        }
+        if (!best)
+            return OMEGA_EINVAL;
+        if (n > (INT64_MAX - total) / mult)
+            return OMEGA_EINVAL;
+        total += n * mult;
+        p += best;
+    }
+    *out_ms = total;
+    return 0;
+}
+
+char *omega_duration_format(int64_t ms, char *buf, size_t len)
+{
+    static const struct {
+        const char *suffix;
+        int64_t ms;
+    } parts[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+    size_t off = 0;
+    if (len == 0)
+        return buf;
+    buf[0] = '\0';
+    if (ms <= 0) {
+        snprintf(buf, len, "0s");
+        return buf;
+    }
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && off < len; i++) {
+        int64_t n = ms / parts[i].ms;
+        if (n) {
+            int w = snprintf(buf + off, len - off, "%lld%s", (long long)n, parts[i].suffix);
+            if (w < 0)
+                break;
+            off += (size_t)w;
+            ms -= n * parts[i].ms;
+        }
+    }
+    return buf;
+}
+
+int omega_size_parse(const char *s, uint64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        double mult;
+    } units[] = {
+        {"", 1},          {"B", 1},          {"KB", 1e3},          {"MB", 1e6},
+        {"GB", 1e9},      {"TB", 1e12},      {"KiB", 1024.0},      {"MiB", 1048576.0},
+        {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"K", 1024.0}, {"M", 1048576.0},
+        {"G", 1073741824.0},   {"T", 1099511627776.0},
+    };
+    if (!s || !*s || *s == '-' || isspace((unsigned char)*s))
+        return OMEGA_EINVAL;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !isfinite(v) || v < 0)
+        return OMEGA_EINVAL;
+    while (*end == ' ')
+        end++;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(end, units[i].suffix) == 0) {
+            double b = v * units[i].mult;
+            if (b >= 1.8e19)
+                return OMEGA_EINVAL;
+            *out = (uint64_t)llround(b);
+            return 0;
+        }
+    }
+    return OMEGA_EINVAL;
+}
+
+char *omega_time_format_rfc3339(int64_t ms, char *buf, size_t len)
+{
+    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    int millis = (int)(ms - (int64_t)secs * 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+    return buf;
+}
