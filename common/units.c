@@ -140,11 +140,99 @@ int omega_size_parse(const char *s, uint64_t *out)
 
 char *omega_time_format_rfc3339(int64_t ms, char *buf, size_t len)
 {
-    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    int millis = (int)(ms - (int64_t)secs * 1000);
+    int64_t secs = ms / 1000, millis = ms % 1000;
+    if (millis < 0) {
+        secs -= 1;
+        millis += 1000;
+    }
+    time_t t = (time_t)secs;
     struct tm tm;
-    gmtime_r(&secs, &tm);
+    /* Years outside 0..9999 have no RFC 3339 form: print the raw milliseconds. */
+    if (secs < -62167219200LL || secs > 253402300799LL || !gmtime_r(&t, &tm)) {
+        snprintf(buf, len, "%lld", (long long)ms);
+        return buf;
+    }
     snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)millis);
     return buf;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_rfc3339(const char *s, int64_t *out_ms)
+{
+    int y, mo, d, h, mi, sec;
+    if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
+        s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
+        digits(s + 17, 2, &sec))
+        return OMEGA_EINVAL;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return OMEGA_EINVAL;
+    const char *p = s + 19;
+    int64_t frac_ms = 0;
+    if (*p == '.') {
+        int scale = 100, nd = 0;
+        for (p++; isdigit((unsigned char)*p); p++, nd++) {
+            frac_ms += (*p - '0') * scale;
+            scale /= 10;
+        }
+        if (nd == 0)
+            return OMEGA_EINVAL;
+    }
+    int64_t offset_min = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59)
+            return OMEGA_EINVAL;
+        offset_min = (oh * 60 + om) * (*p == '+' ? 1 : -1);
+        p += 6;
+    } else {
+        return OMEGA_EINVAL;
+    }
+    if (*p != '\0')
+        return OMEGA_EINVAL;
+    int64_t days = days_from_civil(y, mo, d);
+    int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_min * 60;
+    *out_ms = secs * 1000 + frac_ms;
+    return 0;
+}
+
+int omega_time_parse(const char *s, int64_t *out_ms)
+{
+    if (!s || !*s)
+        return OMEGA_EINVAL;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end && *end == '\0' && errno == 0 && isfinite(v) && !isspace((unsigned char)*s)) {
+        if (v < -9.2e15 || v > 9.2e15)
+            return OMEGA_EINVAL;
+        *out_ms = (int64_t)llround(v * 1000.0);
+        return 0;
+    }
+    return parse_rfc3339(s, out_ms);
 }

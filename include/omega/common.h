@@ -75,6 +75,11 @@ int omega_size_parse(const char *s, uint64_t *out);
  * ("2026-11-26T07:01:49.123Z") into buf (>= 32 bytes); returns buf. */
 char *omega_time_format_rfc3339(int64_t ms, char *buf, size_t len);
 
+/* Parse a time as the API accepts it: RFC 3339 ("2026-11-26T07:01:49Z",
+ * "2026-11-26T08:01:49.5+01:00") or Unix seconds with optional fraction ("1764140509.5").
+ * Writes Unix milliseconds to *out_ms. Returns 0 or OMEGA_EINVAL. */
+int omega_time_parse(const char *s, int64_t *out_ms);
+
 /* True when the n bytes at s are valid UTF-8 (no overlongs, no surrogates). */
 int omega_utf8_valid(const char *s, size_t n);
 

@@ -83,6 +83,11 @@ typedef struct omega_tsdb_stats {
 
 void omega_tsdb_stats(omega_tsdb_t *db, omega_tsdb_stats_t *out);
 
+/* Compact the sample data now (blocking: maintenance jobs and tests only, never the event
+ * loop). Samples older than now - raw_retention_ms, already invisible to reads, are then
+ * removed from disk. Returns 0, or OMEGA_EINVAL when db is NULL. */
+int omega_tsdb_compact(omega_tsdb_t *db, omega_error_t *err);
+
 /* ---- Key-value facade for the other modules (no RocksDB types leak out) ---- */
 
 typedef enum omega_kv_space {

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The server (module server/): wires config, storage, auth, collectors, the HTTP API and
+ * the live hub together and runs the event loop. main.c is its only caller. */
+#ifndef OMEGA_SERVER_H
+#define OMEGA_SERVER_H
+
+#include "omega/config.h"
+
+/* Run `omega-monitor serve` with cfg (ownership passes to the server). Blocks until
+ * SIGINT or SIGTERM, then shuts down cleanly (collectors stopped, sockets closed, storage
+ * flushed). Returns the process exit code: 0 after a clean stop, 1 on a start failure
+ * (the reason is logged). */
+int omega_server_run(omega_config_t *cfg);
+
+#endif

@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Reads: resolve label matchers to series through the postings of the series index,
+ * check every matcher against each candidate's labels, then hand each series with its
+ * samples in [start, end] (clipped to the raw retention) to the caller's callback.
+ * Matchers follow Prometheus: an absent label matches as "", regexes are fully anchored. */
+#include "storage_int.h"
+
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One matcher, ready to evaluate. */
+typedef struct cmatcher {
+    const omega_matcher_t *m; /* the caller's matcher (borrowed) */
+    regex_t re;               /* compiled "^(value)$" for RE/NRE */
+    int has_re;               /* re needs regfree */
+    int matches_empty;        /* matcher accepts "" (an absent label) */
+} cmatcher_t;
+
+/* A growable vector of series ids. */
+typedef struct idvec {
+    uint64_t *v; /* ids, owned */
+    size_t n;    /* ids used */
+    size_t cap;  /* ids allocated */
+} idvec_t;
+
+static void idvec_push(idvec_t *a, uint64_t id)
+{
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 64;
+        a->v = omega_realloc(a->v, a->cap * sizeof(*a->v));
+    }
+    a->v[a->n++] = id;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void idvec_sort_unique(idvec_t *a)
+{
+    if (a->n < 2)
+        return;
+    qsort(a->v, a->n, sizeof(*a->v), cmp_u64);
+    size_t w = 1;
+    for (size_t r = 1; r < a->n; r++)
+        if (a->v[r] != a->v[w - 1])
+            a->v[w++] = a->v[r];
+    a->n = w;
+}
+
+/* a = a AND b; both sorted and unique. */
+static void idvec_intersect(idvec_t *a, const idvec_t *b)
+{
+    size_t i = 0, j = 0, w = 0;
+    while (i < a->n && j < b->n) {
+        if (a->v[i] < b->v[j])
+            i++;
+        else if (a->v[i] > b->v[j])
+            j++;
+        else {
+            a->v[w++] = a->v[i];
+            i++;
+            j++;
+        }
+    }
+    a->n = w;
+}
+
+static int match_value(const cmatcher_t *c, const char *v)
+{
+    switch (c->m->op) {
+    case OMEGA_MATCH_EQ: return strcmp(v, c->m->value) == 0;
+    case OMEGA_MATCH_NE: return strcmp(v, c->m->value) != 0;
+    case OMEGA_MATCH_RE: return regexec(&c->re, v, 0, NULL, 0) == 0;
+    case OMEGA_MATCH_NRE: return regexec(&c->re, v, 0, NULL, 0) != 0;
+    }
+    return 0;
+}
+
+static void free_matchers(cmatcher_t *cm, size_t n)
+{
+    for (size_t i = 0; cm && i < n; i++)
+        if (cm[i].has_re)
+            regfree(&cm[i].re);
+    free(cm);
+}
+
+static int compile_one(cmatcher_t *c, size_t i, omega_error_t *err)
+{
+    const omega_matcher_t *m = c->m;
+    if (!m->name || !m->value || (unsigned)m->op > OMEGA_MATCH_NRE)
+        return omega_error_set(err, OMEGA_EINVAL, "matcher %zu: missing name, value or "
+                               "operator", i);
+    if (m->op == OMEGA_MATCH_RE || m->op == OMEGA_MATCH_NRE) {
+        size_t len = strlen(m->value);
+        char *anchored = omega_malloc(len + 5);
+        memcpy(anchored, "^(", 2);
+        memcpy(anchored + 2, m->value, len);
+        memcpy(anchored + 2 + len, ")$", 3);
+        int rc = regcomp(&c->re, anchored, REG_EXTENDED | REG_NOSUB);
+        free(anchored);
+        if (rc != 0) {
+            char why[128];
+            regerror(rc, &c->re, why, sizeof(why));
+            return omega_error_set(err, OMEGA_EINVAL, "invalid regular expression \"%.64s\" "
+                                   "for label %.64s: %s", m->value, m->name, why);
+        }
+        c->has_re = 1;
+    }
+    c->matches_empty = match_value(c, "");
+    return 0;
+}
+
+/* Compile all matchers; *out is owned by the caller (free_matchers) even on error. */
+static int compile_matchers(const omega_matcher_t *ms, size_t n, cmatcher_t **out,
+                            omega_error_t *err)
+{
+    int all_empty = 1;
+    if (n && !ms)
+        return omega_error_set(err, OMEGA_EINVAL, "matchers missing");
+    *out = omega_calloc(n, sizeof(**out));
+    for (size_t i = 0; i < n; i++) {
+        (*out)[i].m = &ms[i];
+        int rc = compile_one(&(*out)[i], i, err);
+        if (rc)
+            return rc;
+        all_empty &= (*out)[i].matches_empty;
+    }
+    if (all_empty)
+        return omega_error_set(err, OMEGA_EINVAL,
+                               "at least one matcher must not match the empty string");
+    return 0;
+}
+
+/* Ids posted under the matcher's label whose value the matcher accepts. An EQ matcher
+ * reads exactly its (name, value) postings; others scan every value of the label. */
+static int postings_collect(omega_tsdb_t *db, const cmatcher_t *c, idvec_t *out,
+                            omega_error_t *err)
+{
+    int exact = c->m->op == OMEGA_MATCH_EQ;
+    size_t nlen = strlen(c->m->name), vlen = exact ? strlen(c->m->value) : 0;
+    size_t plen = 1 + nlen + 1 + (exact ? vlen + 1 : 0);
+    char *prefix = omega_malloc(plen);
+    prefix[0] = STORAGE_SERIES_POST;
+    memcpy(prefix + 1, c->m->name, nlen + 1); /* copies the separating NUL */
+    if (exact)
+        memcpy(prefix + 2 + nlen, c->m->value, vlen + 1);
+    char *val = NULL;
+    size_t val_cap = 0;
+    rocksdb_iterator_t *it =
+        rocksdb_create_iterator_cf(db->rdb, db->ropts, db->cf[STORAGE_CF_SERIES]);
+    for (rocksdb_iter_seek(it, prefix, plen); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (klen < plen + 8 || memcmp(k, prefix, plen) != 0)
+            break;
+        if (!exact) {
+            if (klen < plen + 9 || k[klen - 9] != '\0')
+                continue; /* not value, NUL, 8-byte id: skip what this code did not write */
+            size_t len = klen - plen - 9;
+            if (len + 1 > val_cap) {
+                val_cap = len + 1;
+                val = omega_realloc(val, val_cap);
+            }
+            memcpy(val, k + plen, len);
+            val[len] = '\0';
+            if (!match_value(c, val))
+                continue;
+        }
+        idvec_push(out, storage_get_u64be(k + klen - 8));
+    }
+    char *errptr = NULL;
+    rocksdb_iter_get_error(it, &errptr);
+    rocksdb_iter_destroy(it);
+    free(prefix);
+    free(val);
+    if (errptr)
+        return storage_rocks_error(errptr, err, "postings scan");
+    idvec_sort_unique(out);
+    return 0;
+}
+
+/* Candidate ids: the intersection of the EQ postings when there are EQ matchers with a
+ * value, else of the scans of every matcher that rejects "". Always a superset. */
+static int candidates(omega_tsdb_t *db, const cmatcher_t *cm, size_t n, idvec_t *out,
+                      omega_error_t *err)
+{
+    int have_eq = 0, first = 1;
+    for (size_t i = 0; i < n; i++)
+        have_eq |= cm[i].m->op == OMEGA_MATCH_EQ && !cm[i].matches_empty;
+    for (size_t i = 0; i < n; i++) {
+        if (cm[i].matches_empty || (have_eq && cm[i].m->op != OMEGA_MATCH_EQ))
+            continue;
+        idvec_t ids = {0};
+        int rc = postings_collect(db, &cm[i], first ? out : &ids, err);
+        if (rc == 0 && !first)
+            idvec_intersect(out, &ids);
+        free(ids.v);
+        if (rc)
+            return rc;
+        first = 0;
+        if (out->n == 0)
+            break;
+    }
+    return 0;
+}
+
+static const char *label_value(const omega_series_t *s, const char *name)
+{
+    if (strcmp(name, "__name__") == 0)
+        return s->name;
+    for (size_t i = 0; i < s->n_labels; i++)
+        if (strcmp(s->labels[i].name, name) == 0)
+            return s->labels[i].value;
+    return "";
+}
+
+/* A growable vector of samples. */
+typedef struct sbuf {
+    omega_sample_t *v; /* samples, owned */
+    size_t n;          /* samples used */
+    size_t cap;        /* samples allocated */
+} sbuf_t;
+
+static int read_samples(omega_tsdb_t *db, uint64_t id, int64_t start, int64_t end, sbuf_t *buf,
+                        omega_error_t *err)
+{
+    char lower[STORAGE_SAMPLE_KEY_LEN], upper[STORAGE_SAMPLE_KEY_LEN + 1];
+    storage_sample_key(lower, id, start);
+    /* end's key plus a 0x00 byte sorts after end's key and before end+1's: inclusive end. */
+    storage_sample_key(upper, id, end);
+    upper[STORAGE_SAMPLE_KEY_LEN] = '\0';
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_upper_bound(ro, upper, sizeof(upper));
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(db->rdb, ro, db->cf[STORAGE_CF_SAMPLES]);
+    int rc = 0;
+    buf->n = 0;
+    for (rocksdb_iter_seek(it, lower, sizeof(lower)); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const unsigned char *v = (const unsigned char *)rocksdb_iter_value(it, &vlen);
+        if (klen != STORAGE_SAMPLE_KEY_LEN || vlen != 8) {
+            rc = omega_error_set(err, OMEGA_ECORRUPT, "storage: malformed sample of series "
+                                 "%llu", (unsigned long long)id);
+            break;
+        }
+        uint64_t bits = 0;
+        for (int b = 7; b >= 0; b--)
+            bits = (bits << 8) | v[b];
+        if (buf->n == buf->cap) {
+            buf->cap = buf->cap ? buf->cap * 2 : 256;
+            buf->v = omega_realloc(buf->v, buf->cap * sizeof(*buf->v));
+        }
+        buf->v[buf->n].ts_ms = storage_sample_key_ts(k);
+        memcpy(&buf->v[buf->n].value, &bits, sizeof(bits));
+        buf->n++;
+    }
+    char *errptr = NULL;
+    rocksdb_iter_get_error(it, &errptr);
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    if (errptr && rc == 0)
+        rc = storage_rocks_error(errptr, err, "sample read");
+    else
+        rocksdb_free(errptr);
+    return rc;
+}
+
+/* One select or series_match call. */
+typedef struct query {
+    omega_tsdb_t *db;         /* the store */
+    const cmatcher_t *cm;     /* compiled matchers */
+    size_t n_cm;              /* entries in cm */
+    int with_samples;         /* 0 for series_match */
+    int64_t start, end;       /* sample range, inclusive, retention applied */
+    omega_tsdb_series_cb cb;  /* caller's callback */
+    void *ctx;                /* its context */
+    sbuf_t samples;           /* reused sample buffer */
+} query_t;
+
+/* Load, match and emit one candidate series; returns 0, the callback's stop value or an
+ * error. */
+static int visit_series(query_t *q, uint64_t id, omega_error_t *err)
+{
+    char *key = NULL, *strbuf = NULL;
+    omega_label_t *labels = NULL;
+    size_t klen = 0;
+    omega_series_t s = {.id = id};
+    int rc = storage_index_reverse(q->db, id, &key, &klen, err);
+    if (rc == OMEGA_ENOENT)
+        return 0; /* posting without a series: ignore, as deletion will leave briefly */
+    if (rc == 0 && storage_canon_decode(key, klen, &s, &strbuf, &labels) != 0)
+        rc = omega_error_set(err, OMEGA_ECORRUPT, "storage: series %llu has a corrupt key",
+                             (unsigned long long)id);
+    for (size_t i = 0; rc == 0 && i < q->n_cm; i++)
+        if (!match_value(&q->cm[i], label_value(&s, q->cm[i].m->name)))
+            goto out;
+    if (rc == 0 && q->with_samples) {
+        rc = read_samples(q->db, id, q->start, q->end, &q->samples, err);
+        if (rc == 0 && q->samples.n > 0)
+            rc = q->cb(q->ctx, &s, q->samples.v, q->samples.n);
+    } else if (rc == 0) {
+        rc = q->cb(q->ctx, &s, NULL, 0);
+    }
+out:
+    free(key);
+    free(strbuf);
+    free(labels);
+    return rc;
+}
+
+static int run_query(query_t *q, const omega_matcher_t *matchers, size_t n_matchers,
+                     omega_error_t *err)
+{
+    cmatcher_t *cm = NULL;
+    idvec_t ids = {0};
+    if (!q->db || !q->cb)
+        return omega_error_set(err, OMEGA_EINVAL, "storage: no database or callback");
+    int rc = compile_matchers(matchers, n_matchers, &cm, err);
+    if (rc == 0 && q->with_samples && q->start > q->end)
+        goto out; /* nothing can match the time range */
+    if (rc == 0)
+        rc = candidates(q->db, cm, n_matchers, &ids, err);
+    q->cm = cm;
+    q->n_cm = n_matchers;
+    for (size_t i = 0; rc == 0 && i < ids.n; i++)
+        rc = visit_series(q, ids.v[i], err);
+out:
+    free_matchers(cm, n_matchers);
+    free(ids.v);
+    free(q->samples.v);
+    return rc;
+}
+
+int omega_tsdb_select(omega_tsdb_t *db, const omega_matcher_t *matchers, size_t n_matchers,
+                      int64_t start_ms, int64_t end_ms, omega_tsdb_series_cb cb, void *ctx,
+                      omega_error_t *err)
+{
+    query_t q = {.db = db, .with_samples = 1, .start = start_ms, .end = end_ms, .cb = cb,
+                 .ctx = ctx};
+    if (db && db->opts.raw_retention_ms > 0) {
+        int64_t oldest = storage_time_sub(omega_now_ms(), db->opts.raw_retention_ms);
+        if (q.start < oldest)
+            q.start = oldest;
+    }
+    return run_query(&q, matchers, n_matchers, err);
+}
+
+int omega_tsdb_series_match(omega_tsdb_t *db, const omega_matcher_t *matchers, size_t n_matchers,
+                            omega_tsdb_series_cb cb, void *ctx, omega_error_t *err)
+{
+    query_t q = {.db = db, .with_samples = 0, .cb = cb, .ctx = ctx};
+    return run_query(&q, matchers, n_matchers, err);
+}

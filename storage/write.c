@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* omega_tsdb_write: validate every point, resolve series ids (cache, then disk, then
+ * create), and store samples plus any new series in one RocksDB WriteBatch, so a failed
+ * write leaves nothing behind. Series creation holds the index's create lock across the
+ * batch write; writes to known series take no lock beyond a cache read. */
+#include "storage_int.h"
+
+#include "omega/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Canonical keys and ids of one write call. */
+typedef struct write_plan {
+    char *keys;    /* canonical keys back to back, owned */
+    size_t len;    /* bytes used in keys */
+    size_t cap;    /* bytes allocated for keys */
+    size_t *off;   /* n + 1 offsets into keys, owned */
+    uint64_t *ids; /* series id per point, 0 while unresolved, owned */
+    size_t n;      /* points */
+} write_plan_t;
+
+static void plan_free(write_plan_t *p)
+{
+    free(p->keys);
+    free(p->off);
+    free(p->ids);
+}
+
+static int cmp_label(const void *a, const void *b)
+{
+    return strcmp(((const omega_label_t *)a)->name, ((const omega_label_t *)b)->name);
+}
+
+/* Checks of one label; fills err and returns OMEGA_EINVAL when bad. */
+static int check_label(size_t i, const omega_label_t *l, omega_error_t *err)
+{
+    if (!l->name || strnlen(l->name, STORAGE_MAX_NAME_LEN + 1) > STORAGE_MAX_NAME_LEN)
+        return omega_error_set(err, OMEGA_EINVAL, "point %zu: label name is missing or longer "
+                               "than %d bytes", i, STORAGE_MAX_NAME_LEN);
+    if (!omega_label_name_valid(l->name))
+        return omega_error_set(err, OMEGA_EINVAL, "point %zu: invalid label name \"%.64s\"", i,
+                               l->name);
+    if (strcmp(l->name, "__name__") == 0)
+        return omega_error_set(err, OMEGA_EINVAL, "point %zu: label name __name__ is reserved "
+                               "for the metric name", i);
+    if (!l->value)
+        return omega_error_set(err, OMEGA_EINVAL, "point %zu: label %.64s has no value", i,
+                               l->name);
+    size_t vlen = strnlen(l->value, STORAGE_MAX_VALUE_LEN + 1);
+    if (vlen > STORAGE_MAX_VALUE_LEN)
+        return omega_error_set(err, OMEGA_EINVAL, "point %zu: value of label %.64s is longer "
+                               "than %d bytes", i, l->name, STORAGE_MAX_VALUE_LEN);
+    if (!omega_utf8_valid(l->value, vlen))
+        return omega_error_set(err, OMEGA_EINVAL, "point %zu: value of label %.64s is not "
+                               "valid UTF-8", i, l->name);
+    return 0;
+}
+
+/* RFC 3339 for years 0001..9999, else the raw milliseconds (any int64 may arrive). */
+static const char *format_ts(int64_t ts, char *buf, size_t len)
+{
+    if (ts < -62135596800000LL || ts > 253402300799999LL)
+        snprintf(buf, len, "%lld ms", (long long)ts);
+    else
+        omega_time_format_rfc3339(ts, buf, len);
+    return buf;
+}
+
+static int check_time(size_t i, int64_t ts, int64_t now, int64_t window, omega_error_t *err)
+{
+    char when[40], dur[40];
+    if (window <= 0)
+        return 0;
+    if (ts < storage_time_sub(now, window))
+        return omega_error_set(err, OMEGA_EINVAL, "point %zu: sample timestamp %s is older "
+                               "than the out-of-order window (%s)", i,
+                               format_ts(ts, when, sizeof(when)),
+                               omega_duration_format(window, dur, sizeof(dur)));
+    if (ts > now + STORAGE_MAX_FUTURE_MS)
+        return omega_error_set(err, OMEGA_EINVAL, "point %zu: sample timestamp %s is more "
+                               "than %s in the future", i, format_ts(ts, when, sizeof(when)),
+                               omega_duration_format(STORAGE_MAX_FUTURE_MS, dur, sizeof(dur)));
+    return 0;
+}
+
+/* Validate point i and append its canonical key (sorted labels, empty values dropped). */
+static int plan_point(write_plan_t *plan, size_t i, const omega_point_t *pt, int64_t now,
+                      int64_t window, omega_error_t *err)
+{
+    omega_label_t sorted[STORAGE_MAX_LABELS];
+    if (!pt->name || strnlen(pt->name, STORAGE_MAX_NAME_LEN + 1) > STORAGE_MAX_NAME_LEN)
+        return omega_error_set(err, OMEGA_EINVAL, "point %zu: metric name is missing or "
+                               "longer than %d bytes", i, STORAGE_MAX_NAME_LEN);
+    if (!omega_metric_name_valid(pt->name))
+        return omega_error_set(err, OMEGA_EINVAL, "point %zu: invalid metric name \"%.64s\"",
+                               i, pt->name);
+    if (pt->n_labels > STORAGE_MAX_LABELS)
+        return omega_error_set(err, OMEGA_EINVAL, "point %zu: %zu labels, more than the limit "
+                               "of %d", i, pt->n_labels, STORAGE_MAX_LABELS);
+    if (pt->n_labels && !pt->labels)
+        return omega_error_set(err, OMEGA_EINVAL, "point %zu: labels missing", i);
+    size_t n = 0;
+    for (size_t k = 0; k < pt->n_labels; k++) {
+        int rc = check_label(i, &pt->labels[k], err);
+        if (rc)
+            return rc;
+        sorted[n++] = pt->labels[k];
+    }
+    qsort(sorted, n, sizeof(sorted[0]), cmp_label);
+    size_t kept = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (k > 0 && strcmp(sorted[k].name, sorted[k - 1].name) == 0)
+            return omega_error_set(err, OMEGA_EINVAL, "point %zu: duplicate label name %.64s",
+                                   i, sorted[k].name);
+        if (sorted[k].value[0]) /* Prometheus: an empty label is an absent label */
+            sorted[kept++] = sorted[k];
+    }
+    int rc = check_time(i, pt->ts_ms, now, window, err);
+    if (rc)
+        return rc;
+    plan->len = storage_canon_encode(&plan->keys, &plan->cap, plan->len, pt->name, sorted, kept);
+    plan->off[i + 1] = plan->len;
+    return 0;
+}
+
+static int plan_build(omega_tsdb_t *db, write_plan_t *plan, const omega_point_t *pts, size_t n,
+                      omega_error_t *err)
+{
+    int64_t now = omega_now_ms();
+    plan->n = n;
+    plan->off = omega_calloc(n + 1, sizeof(*plan->off));
+    plan->ids = omega_calloc(n, sizeof(*plan->ids));
+    for (size_t i = 0; i < n; i++) {
+        int rc = plan_point(plan, i, &pts[i], now, db->opts.out_of_order_window_ms, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Ids from the cache; returns how many points are still unresolved. */
+static size_t resolve_cached(omega_tsdb_t *db, write_plan_t *plan)
+{
+    size_t missing = 0;
+    for (size_t i = 0; i < plan->n; i++) {
+        const char *k = plan->keys + plan->off[i];
+        size_t klen = plan->off[i + 1] - plan->off[i];
+        /* Batches usually repeat a series in consecutive points. */
+        if (i > 0 && plan->ids[i - 1] && klen == plan->off[i] - plan->off[i - 1] &&
+            memcmp(k, plan->keys + plan->off[i - 1], klen) == 0)
+            plan->ids[i] = plan->ids[i - 1];
+        else if (!storage_index_cached(&db->index, k, klen, &plan->ids[i]))
+            missing++;
+    }
+    return missing;
+}
+
+static void add_samples(omega_tsdb_t *db, rocksdb_writebatch_t *wb, const omega_point_t *pts,
+                        const write_plan_t *plan)
+{
+    char key[STORAGE_SAMPLE_KEY_LEN], val[8];
+    for (size_t i = 0; i < plan->n; i++) {
+        uint64_t bits;
+        memcpy(&bits, &pts[i].value, sizeof(bits));
+        for (int b = 0; b < 8; b++)
+            val[b] = (char)(bits >> (8 * b)); /* little-endian IEEE 754 */
+        storage_sample_key(key, plan->ids[i], pts[i].ts_ms);
+        rocksdb_writebatch_put_cf(wb, db->cf[STORAGE_CF_SAMPLES], key, sizeof(key), val, 8);
+    }
+}
+
+static int commit(omega_tsdb_t *db, rocksdb_writebatch_t *wb, omega_error_t *err)
+{
+    char *errptr = NULL;
+    rocksdb_write(db->rdb, db->wopts, wb, &errptr);
+    if (errptr)
+        return storage_rocks_error(errptr, err, "write");
+    return 0;
+}
+
+/* Resolve the remaining ids under the create lock: another writer's new series, series on
+ * disk but not cached, or new series added to wb. New ones go to *fresh. */
+static int resolve_create(omega_tsdb_t *db, write_plan_t *plan, rocksdb_writebatch_t *wb,
+                          storage_idmap_t *fresh, uint64_t *n_new, omega_error_t *err)
+{
+    storage_index_t *ix = &db->index;
+    uint64_t series = atomic_load(&ix->n_series);
+    for (size_t i = 0; i < plan->n; i++) {
+        if (plan->ids[i])
+            continue;
+        const char *k = plan->keys + plan->off[i];
+        size_t klen = plan->off[i + 1] - plan->off[i];
+        if (storage_idmap_get(fresh, k, klen, &plan->ids[i]) ||
+            storage_index_cached(ix, k, klen, &plan->ids[i]))
+            continue;
+        int rc = storage_index_lookup_disk(db, k, klen, &plan->ids[i], err);
+        if (rc == 0) {
+            storage_index_cache_put(ix, k, klen, plan->ids[i]);
+            continue;
+        }
+        if (rc != OMEGA_ENOENT)
+            return rc;
+        if (db->opts.max_series && series + *n_new >= db->opts.max_series)
+            return omega_error_set(err, OMEGA_E2BIG, "series limit of %llu reached",
+                                   (unsigned long long)db->opts.max_series);
+        plan->ids[i] = ix->next_id + (*n_new)++;
+        storage_idmap_put(fresh, k, klen, plan->ids[i]);
+        storage_index_add_series(db, wb, plan->ids[i], k, klen);
+    }
+    if (*n_new)
+        storage_index_add_counters(db, wb, ix->next_id + *n_new, series + *n_new);
+    return 0;
+}
+
+/* The slow path: some series are not cached. Holds the create lock through the write so
+ * ids and counters stay consistent and a failed write leaves no trace in memory either. */
+static int write_creating(omega_tsdb_t *db, const omega_point_t *pts, write_plan_t *plan,
+                          rocksdb_writebatch_t *wb, omega_error_t *err)
+{
+    storage_index_t *ix = &db->index;
+    storage_idmap_t fresh;
+    uint64_t n_new = 0;
+    storage_idmap_init(&fresh, 16);
+    pthread_mutex_lock(&ix->create_lock);
+    int rc = resolve_create(db, plan, wb, &fresh, &n_new, err);
+    if (rc == 0) {
+        add_samples(db, wb, pts, plan);
+        rc = commit(db, wb, err);
+    }
+    if (rc == 0 && n_new) {
+        ix->next_id += n_new;
+        atomic_fetch_add(&ix->n_series, n_new);
+        for (size_t b = 0; b < fresh.n_buckets; b++)
+            for (storage_idmap_entry_t *e = fresh.buckets[b]; e; e = e->next)
+                storage_index_cache_put(ix, e->key, e->klen, e->id);
+    }
+    pthread_mutex_unlock(&ix->create_lock);
+    storage_idmap_deinit(&fresh);
+    return rc;
+}
+
+int omega_tsdb_write(omega_tsdb_t *db, const omega_point_t *points, size_t n, omega_error_t *err)
+{
+    if (!db || (n && !points))
+        return omega_error_set(err, OMEGA_EINVAL, "storage: no database or no points");
+    if (n == 0)
+        return 0;
+    write_plan_t plan = {0};
+    rocksdb_writebatch_t *wb = NULL;
+    int rc = plan_build(db, &plan, points, n, err);
+    if (rc)
+        goto out;
+    wb = rocksdb_writebatch_create();
+    if (resolve_cached(db, &plan) == 0) {
+        add_samples(db, wb, points, &plan);
+        rc = commit(db, wb, err);
+    } else {
+        rc = write_creating(db, points, &plan, wb, err);
+    }
+    if (rc == 0)
+        atomic_fetch_add(&db->samples_written, n);
+out:
+    if (wb)
+        rocksdb_writebatch_destroy(wb);
+    plan_free(&plan);
+    return rc;
+}
