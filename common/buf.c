@@ -44,7 +44,8 @@ static void reserve(omega_buf_t *b, size_t extra)
 void omega_buf_append(omega_buf_t *b, const void *p, size_t n)
 {
     reserve(b, n);
-    memcpy(b->data + b->len, p, n);
+    if (n) /* p may be NULL when n is 0 */
+        memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = '\0';
 }

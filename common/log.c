@@ -25,6 +25,8 @@ void omega_log_set_level(omega_log_level_t level)
 int omega_log_level_parse(const char *name, omega_log_level_t *out)
 {
     static const char *const names[] = {"error", "warn", "info", "debug"};
+    if (!name)
+        return -1;
     for (int i = 0; i < 4; i++) {
         if (strcasecmp(name, names[i]) == 0) {
             *out = (omega_log_level_t)i;

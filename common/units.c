@@ -35,7 +35,7 @@ static const struct {
 
 int omega_duration_parse(const char *s, int64_t unit_ms, int64_t *out_ms)
 {
-    if (!s || !*s)
+    if (!s || !*s || isspace((unsigned char)*s)) /* strtod would skip leading space */
         return OMEGA_EINVAL;
     /* Bare number: the field's own unit. */
     char *end = NULL;
@@ -131,7 +131,7 @@ int omega_size_parse(const char *s, uint64_t *out)
             double b = v * units[i].mult;
             if (b >= 1.8e19)
                 return OMEGA_EINVAL;
-            *out = (uint64_t)llround(b);
+            *out = (uint64_t)round(b); /* llround stops at INT64_MAX */
             return 0;
         }
     }
@@ -188,7 +188,10 @@ static int parse_rfc3339(const char *s, int64_t *out_ms)
         digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
         digits(s + 17, 2, &sec))
         return OMEGA_EINVAL;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
+        return OMEGA_EINVAL;
+    if (mo == 2 && d == 29 && (y % 4 != 0 || (y % 100 == 0 && y % 400 != 0)))
         return OMEGA_EINVAL;
     const char *p = s + 19;
     int64_t frac_ms = 0;
