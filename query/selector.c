@@ -173,7 +173,7 @@ static int parse_braces(parser_t *p, omega_selector_t *sel)
         if (!name)
             return fail(p, "%s", "expected a label name");
         skip_ws(p);
-        omega_match_op_t op;
+        omega_match_op_t op = OMEGA_MATCH_EQ;
         char *value = NULL;
         if (parse_op(p, &op) != 0) {
             free(name);

@@ -277,15 +277,9 @@ static void encode_series(omega_buf_t *b, const omega_vector_t *v)
     omega_buf_puts(b, "[");
     for (size_t i = 0; i < v->n; i++) {
         const omega_vector_item_t *it = &v->items[i];
-        omega_buf_puts(b, i ? ",{\"metric\":{" : "{\"metric\":{");
-        for (size_t k = 0; k < it->n_labels; k++) {
-            if (k)
-                omega_buf_puts(b, ",");
-            omega_buf_json_str(b, it->labels[k].name, strlen(it->labels[k].name));
-            omega_buf_puts(b, ":");
-            omega_buf_json_str(b, it->labels[k].value, strlen(it->labels[k].value));
-        }
-        omega_buf_puts(b, "},\"value\":");
+        omega_buf_puts(b, i ? ",{\"metric\":" : "{\"metric\":");
+        encode_labels(b, it->labels, it->n_labels);
+        omega_buf_puts(b, ",\"value\":");
         omega_buf_json_num(b, it->value);
         omega_buf_puts(b, "}");
     }

@@ -85,3 +85,16 @@ void http_response_add_header(http_response_t *resp, const char *name, const cha
     resp->headers = omega_realloc(resp->headers, old + add);
     snprintf(resp->headers + old, add, "%s: %s\n", name, value);
 }
+
+void encode_labels(omega_buf_t *b, const omega_label_t *labels, size_t n)
+{
+    omega_buf_puts(b, "{");
+    for (size_t k = 0; k < n; k++) {
+        if (k)
+            omega_buf_puts(b, ",");
+        omega_buf_json_str(b, labels[k].name, strlen(labels[k].name));
+        omega_buf_puts(b, ":");
+        omega_buf_json_str(b, labels[k].value, strlen(labels[k].value));
+    }
+    omega_buf_puts(b, "}");
+}

@@ -115,17 +115,11 @@ static void append_vector(omega_buf_t *b, const omega_vector_t *v)
     omega_buf_puts(b, "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[");
     for (size_t i = 0; i < v->n; i++) {
         const omega_vector_item_t *it = &v->items[i];
-        omega_buf_puts(b, i ? ",{\"metric\":{" : "{\"metric\":{");
-        for (size_t k = 0; k < it->n_labels; k++) {
-            if (k)
-                omega_buf_puts(b, ",");
-            omega_buf_json_str(b, it->labels[k].name, strlen(it->labels[k].name));
-            omega_buf_puts(b, ":");
-            omega_buf_json_str(b, it->labels[k].value, strlen(it->labels[k].value));
-        }
+        omega_buf_puts(b, i ? ",{\"metric\":" : "{\"metric\":");
+        encode_labels(b, it->labels, it->n_labels);
         char val[40];
         omega_format_double(it->value, val, sizeof(val));
-        omega_buf_printf(b, "},\"value\":[%lld.%03lld,\"%s\"]}", (long long)(it->ts_ms / 1000),
+        omega_buf_printf(b, ",\"value\":[%lld.%03lld,\"%s\"]}", (long long)(it->ts_ms / 1000),
                          (long long)(it->ts_ms % 1000), val);
     }
     omega_buf_puts(b, "]}}");

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "omega/auth.h"
+#include "omega/buf.h"
 #include "omega/config.h"
 #include "omega/tsdb.h"
 
@@ -53,6 +54,8 @@ http_response_t *http_response_take(int status, const char *content_type, char *
 /* API error shape {"status":"error","errorType":..,"error":..}. */
 http_response_t *http_response_error(int status, const char *error_type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Append labels as a JSON object {"name":"value",...} (the "metric" of query results). */
+void encode_labels(omega_buf_t *b, const omega_label_t *labels, size_t n);
 /* Append one extra header line to resp. */
 void http_response_add_header(http_response_t *resp, const char *name, const char *value);
 
