@@ -4,6 +4,8 @@
 
 #include "omega/buf.h"
 
+#include <jansson.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,4 +99,11 @@ void encode_labels(omega_buf_t *b, const omega_label_t *labels, size_t n)
         omega_buf_json_str(b, labels[k].value, strlen(labels[k].value));
     }
     omega_buf_puts(b, "}");
+}
+
+http_response_t *http_response_bad_json(const json_error_t *je)
+{
+    return http_response_error(400, "bad_data",
+                               "request body is not valid JSON: %s at line %d, column %d",
+                               je->text, je->line, je->column);
 }

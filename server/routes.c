@@ -1,34 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The route table: method, path, the one permission each route needs, and its handler.
- * Handlers translate HTTP to module calls and encode the answer; they run on worker
- * threads. Authentication happens once here, before the handler. */
+/* Request dispatch: finds the route (method, path, the one permission it needs, handler)
+ * in the per-area tables, authenticates and authorises once, then calls the handler.
+ * Handlers translate HTTP to module calls; they run on worker threads. */
 #include "server_int.h"
 
-#include "omega/buf.h"
-#include "omega/log.h"
-#include "omega/query.h"
-
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Permissions of API.md's RBAC table. */
-typedef enum perm {
-    PERM_PUBLIC = 0, /* no credentials needed */
-    PERM_READ,       /* read metrics, dashboards, alerts, jobs, profiles */
-    PERM_INGEST,     /* write samples */
-    PERM_ADMIN,      /* rules, channels, schedules, config, users, keys */
-} perm_t;
-
-typedef http_response_t *(*handler_fn)(app_t *app, const http_request_t *req,
-                                       const omega_principal_t *who);
-
-typedef struct route {
-    const char *method; /* "GET", "POST", ... */
-    const char *path;   /* exact path */
-    perm_t perm;        /* what the caller must be allowed */
-    handler_fn fn;      /* the handler */
-} route_t;
 
 static int role_allows(omega_role_t role, perm_t perm)
 {
@@ -52,108 +29,6 @@ static http_response_t *h_healthz(app_t *app, const http_request_t *req,
     return http_response_json(200, "{\"status\":\"ok\"}");
 }
 
-static http_response_t *bad_json(const json_error_t *je)
-{
-    return http_response_error(400, "bad_data", "request body is not valid JSON: %s at line %d, "
-                               "column %d", je->text, je->line, je->column);
-}
-
-static http_response_t *h_login(app_t *app, const http_request_t *req,
-                                const omega_principal_t *who)
-{
-    json_error_t je;
-    json_t *body = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES,
-                              &je);
-    if (!body)
-        return bad_json(&je);
-    http_response_t *resp = NULL;
-    const char *key;
-    json_t *val;
-    if (!json_is_object(body)) {
-        resp = http_response_error(400, "bad_data", "request body must be a JSON object");
-        goto out;
-    }
-    json_object_foreach(body, key, val)
-    {
-        if (strcmp(key, "username") && strcmp(key, "password")) {
-            resp = http_response_error(400, "bad_data", "unknown field '%s'", key);
-            goto out;
-        }
-    }
-    const char *user = json_string_value(json_object_get(body, "username"));
-    const char *pass = json_string_value(json_object_get(body, "password"));
-    if (!user || !pass) {
-        resp = http_response_error(400, "bad_data", "field '%s' is required and must be a string",
-                                   !user ? "username" : "password");
-        goto out;
-    }
-    omega_token_t tok;
-    omega_error_t err;
-    int rc = omega_auth_login(app->auth, user, pass, &tok, &err);
-    if (rc == OMEGA_EACCES) {
-        resp = http_response_error(401, "unauthorized", "invalid username or password");
-        goto out;
-    }
-    if (rc != 0) {
-        resp = http_response_error(500, "internal", "login failed: %s", err.message);
-        goto out;
-    }
-    char exp[40];
-    omega_time_format_rfc3339(tok.expires_at_ms, exp, sizeof(exp));
-    json_t *o = json_pack("{s:s, s:s, s:s}", "token", tok.token, "expires_at", exp, "role",
-                          omega_role_name(tok.role));
-    char *text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    resp = http_response_take(200, "application/json", text, strlen(text));
-out:
-    json_decref(body);
-    return resp;
-}
-
-static void append_vector(omega_buf_t *b, const omega_vector_t *v)
-{
-    omega_buf_puts(b, "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[");
-    for (size_t i = 0; i < v->n; i++) {
-        const omega_vector_item_t *it = &v->items[i];
-        omega_buf_puts(b, i ? ",{\"metric\":" : "{\"metric\":");
-        encode_labels(b, it->labels, it->n_labels);
-        char val[40];
-        omega_format_double(it->value, val, sizeof(val));
-        omega_buf_printf(b, ",\"value\":[%lld.%03lld,\"%s\"]}", (long long)(it->ts_ms / 1000),
-                         (long long)(it->ts_ms % 1000), val);
-    }
-    omega_buf_puts(b, "]}}");
-}
-
-static http_response_t *h_query(app_t *app, const http_request_t *req,
-                                const omega_principal_t *who)
-{
-    const char *q = http_request_arg(req, "query");
-    const char *t = http_request_arg(req, "time");
-    if (!q || !*q)
-        return http_response_error(400, "bad_data", "parameter 'query' is required");
-    int64_t at = omega_now_ms();
-    if (t && *t && omega_time_parse(t, &at) != 0)
-        return http_response_error(400, "bad_data",
-                                   "invalid parameter 'time': cannot parse \"%s\" as RFC 3339 "
-                                   "or Unix seconds", t);
-    omega_vector_t *v = NULL;
-    omega_error_t err;
-    omega_error_clear(&err);
-    int rc = omega_query_instant(app->db, q, at, &v, &err);
-    if (rc == OMEGA_EINVAL)
-        return http_response_error(400, "bad_data", "invalid parameter 'query': %s", err.message);
-    if (rc != 0)
-        return http_response_error(500, "execution", "%s", err.message);
-    omega_buf_t b;
-    omega_buf_init(&b, 0);
-    append_vector(&b, v);
-    omega_vector_destroy(v);
-    size_t len;
-    char *body = omega_buf_take(&b, &len);
-    return http_response_take(200, "application/json", body, len);
-}
-
 static http_response_t *h_live_plain(app_t *app, const http_request_t *req,
                                      const omega_principal_t *who)
 {
@@ -161,12 +36,22 @@ static http_response_t *h_live_plain(app_t *app, const http_request_t *req,
                                "this endpoint speaks WebSocket (subprotocol omega-live.v1)");
 }
 
-static const route_t routes[] = {
+static const route_t base_routes[] = {
     {"GET", "/healthz", PERM_PUBLIC, h_healthz},
-    {"POST", "/api/v1/auth/login", PERM_PUBLIC, h_login},
-    {"GET", "/api/v1/query", PERM_READ, h_query},
     {"GET", "/api/v1/live", PERM_PUBLIC, h_live_plain},
 };
+
+static const route_table_t api_base_routes = {base_routes,
+                                              sizeof(base_routes) / sizeof(base_routes[0])};
+
+/* Every route of the server, one table per API area. */
+static const route_table_t *const tables[] = {
+    &api_base_routes,
+    &api_auth_routes,
+    &api_query_routes,
+};
+
+#define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 
 /* ---- dispatch ---- */
 
@@ -195,11 +80,14 @@ static http_response_t *authenticate(app_t *app, const http_request_t *req,
 static http_response_t *method_not_allowed(const char *path)
 {
     char allow[64] = "";
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (strcmp(routes[i].path, path) == 0) {
+    for (size_t t = 0; t < N_TABLES; t++) {
+        for (size_t i = 0; i < tables[t]->n; i++) {
+            const route_t *rt = &tables[t]->routes[i];
+            if (strcmp(rt->path, path) != 0)
+                continue;
             if (allow[0])
                 strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
-            strncat(allow, routes[i].method, sizeof(allow) - strlen(allow) - 1);
+            strncat(allow, rt->method, sizeof(allow) - strlen(allow) - 1);
         }
     }
     if (!allow[0])
@@ -213,10 +101,13 @@ static http_response_t *method_not_allowed(const char *path)
 http_response_t *router_handle(app_t *app, const http_request_t *req)
 {
     const route_t *route = NULL;
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (strcmp(routes[i].path, req->path) == 0 && strcmp(routes[i].method, req->method) == 0) {
-            route = &routes[i];
-            break;
+    for (size_t t = 0; t < N_TABLES && !route; t++) {
+        for (size_t i = 0; i < tables[t]->n; i++) {
+            const route_t *rt = &tables[t]->routes[i];
+            if (strcmp(rt->path, req->path) == 0 && strcmp(rt->method, req->method) == 0) {
+                route = rt;
+                break;
+            }
         }
     }
     if (!route) {

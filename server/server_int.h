@@ -54,6 +54,9 @@ http_response_t *http_response_take(int status, const char *content_type, char *
 /* API error shape {"status":"error","errorType":..,"error":..}. */
 http_response_t *http_response_error(int status, const char *error_type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* 400 for a body jansson could not parse, naming line and column. */
+struct json_error_t;
+http_response_t *http_response_bad_json(const struct json_error_t *je);
 /* Append labels as a JSON object {"name":"value",...} (the "metric" of query results). */
 void encode_labels(omega_buf_t *b, const omega_label_t *labels, size_t n);
 /* Append one extra header line to resp. */
@@ -77,7 +80,35 @@ struct app {
     volatile int stopping;        /* set once by the signal thread */
 };
 
-/* ---- Router (routes.c): runs on worker threads ---- */
+/* ---- Routes: one table per API area (api_*.c), dispatched by routes.c ---- */
+
+/* Permissions of API.md's RBAC table. */
+typedef enum perm {
+    PERM_PUBLIC = 0, /* no credentials needed */
+    PERM_READ,       /* read metrics, dashboards, alerts, jobs, profiles */
+    PERM_INGEST,     /* write samples */
+    PERM_ADMIN,      /* rules, channels, schedules, config, users, keys */
+} perm_t;
+
+typedef http_response_t *(*handler_fn)(app_t *app, const http_request_t *req,
+                                       const omega_principal_t *who);
+
+typedef struct route {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* exact path */
+    perm_t perm;        /* what the caller must be allowed */
+    handler_fn fn;      /* the handler */
+} route_t;
+
+typedef struct route_table {
+    const route_t *routes; /* the area's routes */
+    size_t n;              /* entries in routes */
+} route_table_t;
+
+extern const route_table_t api_auth_routes;  /* api_auth.c */
+extern const route_table_t api_query_routes; /* api_query.c */
+
+/* Find the route, authenticate, authorise, run the handler (worker threads). */
 http_response_t *router_handle(app_t *app, const http_request_t *req);
 
 /* ---- Worker pool (workers.c) ---- */

@@ -40,21 +40,21 @@ typedef struct omega_config_templates {
 } omega_config_templates_t;
 
 typedef struct omega_config_server {
-    char *listen;              /* "host:port" of the HTTP/WebSocket listener */
-    char *data_dir;            /* storage directory (relative to the working directory) */
-    char *web_root;            /* dashboard files; "" = the built web/ next to the executable */
-    char *log_level;           /* "error" | "warn" | "info" | "debug" */
-    char *log_file;            /* also log to this file; "" = stderr only */
-    uint64_t max_body_size;    /* bytes; larger request bodies get 413 */
-    int64_t worker_threads;    /* threads for queries and ingestion */
-    int64_t live_max_clients;  /* concurrent live (WebSocket) clients */
-    int64_t live_queue_limit;  /* frames queued per live client before it is dropped */
+    char *listen;             /* "host:port" of the HTTP/WebSocket listener */
+    char *data_dir;           /* storage directory (relative to the working directory) */
+    char *web_root;           /* dashboard files; "" = the built web/ next to the executable */
+    char *log_level;          /* "error" | "warn" | "info" | "debug" */
+    char *log_file;           /* also log to this file; "" = stderr only */
+    uint64_t max_body_size;   /* bytes; larger request bodies get 413 */
+    int64_t worker_threads;   /* threads for queries and ingestion */
+    int64_t live_max_clients; /* concurrent live (WebSocket) clients */
+    int64_t live_queue_limit; /* frames queued per live client before it is dropped */
     struct {
-        bool enabled;          /* serve HTTPS/WSS */
-        char *cert;            /* PEM certificate chain file */
-        char *key;             /* PEM private key file */
-        char *client_ca;       /* PEM CA bundle; non-empty = require client certificates */
-        bool redirect_http;    /* answer plain HTTP with a redirect to HTTPS */
+        bool enabled;       /* serve HTTPS/WSS */
+        char *cert;         /* PEM certificate chain file */
+        char *key;          /* PEM private key file */
+        char *client_ca;    /* PEM CA bundle; non-empty = require client certificates */
+        bool redirect_http; /* answer plain HTTP with a redirect to HTTPS */
     } tls;
 } omega_config_server_t;
 
@@ -88,10 +88,10 @@ typedef struct omega_config_performance_monitor {
         int64_t alert_cooldown_ms; /* minimum gap between repeats of one alert */
     } alert_configurations;
     struct {
-        int64_t retention_days;    /* days of performance data kept */
-        bool compression_enabled;  /* compress stored blocks */
-        int64_t backup_interval_ms;/* period of automatic backups; 0 = none */
-        uint64_t max_storage_size; /* bytes; writes get 507 beyond it */
+        int64_t retention_days;     /* days of performance data kept */
+        bool compression_enabled;   /* compress stored blocks */
+        int64_t backup_interval_ms; /* period of automatic backups; 0 = none */
+        uint64_t max_storage_size;  /* bytes; writes get 507 beyond it */
     } storage_configuration;
 } omega_config_performance_monitor_t;
 
@@ -112,7 +112,7 @@ typedef struct omega_config_system_monitor {
     struct {
         bool include_omega_processes;            /* always report omega* processes */
         bool include_compiler_processes;         /* always report compilers */
-        bool exclude_system_processes;           /* skip kernel threads and uid < 1000 */
+        bool exclude_system_processes;           /* skip kernel threads and system daemons */
         omega_strlist_t custom_process_patterns; /* POSIX extended regexes on the command */
     } process_filters;
     omega_strlist_t probe_targets; /* "host:port" TCP reachability probes */
@@ -198,13 +198,13 @@ typedef struct omega_config_reports {
 } omega_config_reports_t;
 
 typedef struct omega_config_security {
-    bool enable_encryption;          /* encrypt sensitive values at rest */
-    char *encryption_algorithm;      /* "AES-256-GCM" */
-    int64_t key_rotation_interval_ms;/* data key rotation period */
-    int64_t session_ttl_ms;          /* lifetime of login sessions (JWT) */
+    bool enable_encryption;           /* encrypt sensitive values at rest */
+    char *encryption_algorithm;       /* "AES-256-GCM" */
+    int64_t key_rotation_interval_ms; /* data key rotation period */
+    int64_t session_ttl_ms;           /* lifetime of login sessions (JWT) */
     struct {
-        bool enable_rbac;           /* enforce roles on every endpoint */
-        char *default_role;         /* role of new users */
+        bool enable_rbac;             /* enforce roles on every endpoint */
+        char *default_role;           /* role of new users */
         omega_strlist_t admin_roles;  /* roles with admin rights */
         omega_strlist_t viewer_roles; /* roles with read-only rights */
     } access_control;
