@@ -349,7 +349,7 @@ static const struct lws_protocol_vhost_options hdr_csp = {
 static const struct lws_protocol_vhost_options mime_mjs = {NULL, NULL, ".mjs",
                                                            "text/javascript"};
 
-static struct lws_http_mount mount_web, mount_api, mount_health;
+static struct lws_http_mount mount_web, mount_api, mount_health, mount_metrics, mount_write;
 
 static void setup_mounts(app_t *app)
 {
@@ -369,10 +369,22 @@ static void setup_mounts(app_t *app)
     mount_api.origin = "omega-http";
     mount_api.origin_protocol = LWSMPRO_CALLBACK;
 
+    /* Paths outside /api that the API still answers: liveness, Prometheus scraping and
+     * the Influx v1 write alias. */
     mount_health = mount_api;
     mount_health.mount_next = &mount_api;
     mount_health.mountpoint = "/healthz";
     mount_health.mountpoint_len = 8;
+
+    mount_metrics = mount_api;
+    mount_metrics.mount_next = &mount_health;
+    mount_metrics.mountpoint = "/metrics";
+    mount_metrics.mountpoint_len = 8;
+
+    mount_write = mount_api;
+    mount_write.mount_next = &mount_metrics;
+    mount_write.mountpoint = "/write";
+    mount_write.mountpoint_len = 6;
 }
 
 static void lws_log_emit(int level, const char *line)
@@ -422,7 +434,7 @@ int http_server_create(app_t *app, omega_error_t *err)
     info.port = port;
     info.iface = host[0] ? host : NULL;
     info.protocols = active_protocols;
-    info.mounts = &mount_health;
+    info.mounts = &mount_write;
     info.headers = &hdr_csp;
     info.user = app;
     info.max_http_header_data = 16384;
