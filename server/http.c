@@ -191,8 +191,8 @@ static int on_http(struct lws *wsi, http_pss_t *pss, app_t *app)
 static int on_body(http_pss_t *pss, const void *in, size_t len, app_t *app)
 {
     http_request_t *req = pss->req;
-    if (!req || !req->body)
-        return 0; /* an early error response is on its way; discard */
+    if (!req || !req->body || len == 0)
+        return 0; /* an early error response is on its way, or nothing to add */
     if (req->body_len + len > app->cfg->server.max_body_size) {
         return -1; /* more than announced: the peer is lying, drop it */
     }

@@ -173,6 +173,17 @@ static void test_huge_body_is_413(void **state)
     httpc_resp_free(&r);
 }
 
+static void test_empty_body_is_handled(void **state)
+{
+    /* Content-Length: 0 reaches the body callbacks with no data. */
+    httpc_resp_t r;
+    const char *raw = "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    assert_int_equal(httpc_raw(F.port, raw, strlen(raw), &r), 0);
+    assert_int_equal(r.status, 400);
+    assert_error_shape(&r, "bad_data");
+    httpc_resp_free(&r);
+}
+
 static void test_login_bad_inputs(void **state)
 {
     static const struct {
@@ -428,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_wrong_method_is_405_with_allow),
         cmocka_unit_test(test_body_without_length_is_411),
         cmocka_unit_test(test_huge_body_is_413),
+        cmocka_unit_test(test_empty_body_is_handled),
         cmocka_unit_test(test_login_bad_inputs),
         cmocka_unit_test(test_login_success_shape),
         cmocka_unit_test(test_query_needs_token),
