@@ -23,6 +23,8 @@ void http_request_free(http_request_t *req)
     free(req->api_key);
     free(req->content_type);
     free(req->body);
+    for (size_t i = 0; i < req->n_params; i++)
+        free(req->params[i]);
     free(req);
 }
 

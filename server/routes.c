@@ -55,6 +55,32 @@ static const route_table_t *const tables[] = {
 
 /* ---- dispatch ---- */
 
+/* Match path against a route pattern whose "*" segments match one non-empty segment each;
+ * captured segments go to params (borrowed from path, lengths in plen). */
+static int path_match(const char *pattern, const char *path, const char **params, size_t *plen,
+                      size_t *nparams)
+{
+    size_t n = 0;
+    while (*pattern && *path) {
+        if (pattern[0] == '*' && (pattern[1] == '/' || pattern[1] == '\0')) {
+            size_t len = strcspn(path, "/");
+            if (len == 0 || n >= HTTP_MAX_PARAMS)
+                return 0;
+            params[n] = path;
+            plen[n++] = len;
+            path += len;
+            pattern++;
+            continue;
+        }
+        if (*pattern != *path)
+            return 0;
+        pattern++;
+        path++;
+    }
+    *nparams = n;
+    return *pattern == '\0' && *path == '\0';
+}
+
 static http_response_t *unauthorized(const char *why)
 {
     http_response_t *r = http_response_error(401, "unauthorized", "%s", why);
@@ -83,7 +109,9 @@ static http_response_t *method_not_allowed(const char *path)
     for (size_t t = 0; t < N_TABLES; t++) {
         for (size_t i = 0; i < tables[t]->n; i++) {
             const route_t *rt = &tables[t]->routes[i];
-            if (strcmp(rt->path, path) != 0)
+            const char *pp[HTTP_MAX_PARAMS];
+            size_t pl[HTTP_MAX_PARAMS], np;
+            if (!path_match(rt->path, path, pp, pl, &np))
                 continue;
             if (allow[0])
                 strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
@@ -98,18 +126,22 @@ static http_response_t *method_not_allowed(const char *path)
     return r;
 }
 
-http_response_t *router_handle(app_t *app, const http_request_t *req)
+http_response_t *router_handle(app_t *app, http_request_t *req)
 {
     const route_t *route = NULL;
+    const char *pp[HTTP_MAX_PARAMS];
+    size_t pl[HTTP_MAX_PARAMS], np = 0;
     for (size_t t = 0; t < N_TABLES && !route; t++) {
         for (size_t i = 0; i < tables[t]->n; i++) {
             const route_t *rt = &tables[t]->routes[i];
-            if (strcmp(rt->path, req->path) == 0 && strcmp(rt->method, req->method) == 0) {
+            if (strcmp(rt->method, req->method) == 0 && path_match(rt->path, req->path, pp, pl, &np)) {
                 route = rt;
                 break;
             }
         }
     }
+    for (size_t i = 0; route && i < np; i++)
+        req->params[req->n_params++] = omega_strndup(pp[i], pl[i]);
     if (!route) {
         http_response_t *r = method_not_allowed(req->path);
         return r ? r : http_response_error(404, "not_found", "no such endpoint: %s %s",

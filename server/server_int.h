@@ -19,6 +19,8 @@ struct lws;
 
 /* ---- HTTP request / response, as handed between the loop and the workers ---- */
 
+#define HTTP_MAX_PARAMS 4 /* "*" segments a route pattern may capture */
+
 typedef struct http_request {
     uint64_t id;          /* unique per request; key of the loop's in-flight registry */
     char method[8];       /* "GET", "POST", ... */
@@ -31,6 +33,8 @@ typedef struct http_request {
     char *body;           /* request body (NUL-terminated) or NULL */
     size_t body_len;      /* bytes in body */
     char peer[64];        /* client address */
+    char *params[HTTP_MAX_PARAMS]; /* path segments captured by the route's "*" (decoded) */
+    size_t n_params;      /* entries in params */
 } http_request_t;
 
 typedef struct http_response {
@@ -95,7 +99,7 @@ typedef http_response_t *(*handler_fn)(app_t *app, const http_request_t *req,
 
 typedef struct route {
     const char *method; /* "GET", "POST", ... */
-    const char *path;   /* exact path */
+    const char *path;   /* path; a "*" segment matches one segment, captured in req->params */
     perm_t perm;        /* what the caller must be allowed */
     handler_fn fn;      /* the handler */
 } route_t;
@@ -108,11 +112,12 @@ typedef struct route_table {
 extern const route_table_t api_auth_routes;  /* api_auth.c */
 extern const route_table_t api_query_routes; /* api_query.c */
 
-/* Find the route, authenticate, authorise, run the handler (worker threads). */
-http_response_t *router_handle(app_t *app, const http_request_t *req);
+/* Find the route, capture its path parameters into req->params, authenticate, authorise,
+ * run the handler (worker threads). */
+http_response_t *router_handle(app_t *app, http_request_t *req);
 
 /* ---- Worker pool (workers.c) ---- */
-typedef http_response_t *(*workers_handler_fn)(app_t *app, const http_request_t *req);
+typedef http_response_t *(*workers_handler_fn)(app_t *app, http_request_t *req);
 /* Start n threads running handler on submitted requests; results are queued and the
  * loop is woken with lws_cancel_service(app->lws). */
 workers_t *workers_start(app_t *app, int n, size_t queue_limit, workers_handler_fn fn);
