@@ -215,7 +215,8 @@ int omega_server_run(omega_config_t *cfg)
     app.cfg = cfg;
     app.started_ms = omega_now_ms();
 
-    /* Signals go to the waiter thread only: block them before any thread starts. */
+    /* Signals go to the waiter thread only: block them before any thread starts. A signal
+     * that arrives during start-up stays pending until the waiter runs. */
     signal_waiter_t sw = {.app = &app};
     sigemptyset(&sw.set);
     sigaddset(&sw.set, SIGINT);
@@ -223,22 +224,26 @@ int omega_server_run(omega_config_t *cfg)
     sigaddset(&sw.set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    pthread_t sig_thread;
-    pthread_create(&sig_thread, NULL, signal_main, &sw);
 
     resolve_web_root(&app);
     int rc = 1;
     if (open_storage(&app) == 0 && open_auth(&app) == 0 && start_http(&app) == 0 &&
         start_collectors(&app, &cs) == 0) {
-        printf("omega-monitor: serving http://%s/  (dashboard files: %s)\n", cfg->server.listen,
-               app.web_root);
-        fflush(stdout);
-        omega_log_info("listening on %s, data in %s", cfg->server.listen, cfg->server.data_dir);
-        http_server_run(&app);
-        rc = 0;
+        pthread_t sig_thread;
+        if (pthread_create(&sig_thread, NULL, signal_main, &sw) == 0) {
+            printf("omega-monitor: serving http://%s/  (dashboard files: %s)\n",
+                   cfg->server.listen, app.web_root);
+            fflush(stdout);
+            omega_log_info("listening on %s, data in %s", cfg->server.listen,
+                           cfg->server.data_dir);
+            http_server_run(&app);
+            rc = 0;
+            pthread_kill(sig_thread, SIGUSR1); /* wakes it if the loop ended on its own */
+            pthread_join(sig_thread, NULL);
+        } else {
+            omega_log_error("cannot start the signal thread");
+        }
     }
-    pthread_kill(sig_thread, SIGUSR1); /* no-op if it already returned */
-    pthread_join(sig_thread, NULL);
     stop_all(&app, &cs);
     omega_log_info("stopped cleanly");
     return rc;

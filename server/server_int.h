@@ -6,6 +6,7 @@
 #define OMEGA_SERVER_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,7 +82,7 @@ struct app {
     struct lws_context *lws;      /* event loop (owned by http.c) */
     char web_root[4096];          /* resolved static root */
     int64_t started_ms;           /* start time, for uptime */
-    volatile int stopping;        /* set once by the signal thread */
+    atomic_int stopping;          /* set once by the signal thread */
 };
 
 /* ---- Routes: one table per API area (api_*.c), dispatched by routes.c ---- */
