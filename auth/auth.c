@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The auth handle: options, the HS256 signing key, role names, first-start bootstrap,
- * login and token verification, built on password.c, user.c and token.c.
+ * login (plain and rate-limited) and token verification, built on password.c, user.c,
+ * token.c, session.c and ratelimit.c.
  * The signing key is 32 random bytes kept as 64 hex characters in OMEGA_KV_META under
  * "auth/jwt_key", created on first start and reused so tokens survive restarts. It is
  * stored in plain form for now; encrypting it at rest belongs to the storage-encryption
@@ -16,6 +17,7 @@
 
 #define MAX_TTL_MS  (366LL * 24 * 3600 * 1000)
 #define MAX_SKEW_MS (3600LL * 1000)
+#define MAX_WINDOW_MS (24LL * 3600 * 1000)
 
 static const char *const role_names[] = {
     [OMEGA_ROLE_VIEWER] = "viewer",       [OMEGA_ROLE_DEVELOPER] = "developer",
@@ -46,6 +48,17 @@ void omega_auth_options_init(omega_auth_options_t *o)
     o->token_ttl_ms = 12LL * 3600 * 1000;
     o->clock_skew_ms = 60 * 1000;
     o->min_password_len = 8;
+    o->admin_roles = OMEGA_ROLE_BIT(OMEGA_ROLE_ADMIN) | OMEGA_ROLE_BIT(OMEGA_ROLE_SUPERUSER);
+    o->viewer_roles = OMEGA_ROLE_BIT(OMEGA_ROLE_DEVELOPER) | OMEGA_ROLE_BIT(OMEGA_ROLE_ANALYST);
+    o->default_role = OMEGA_ROLE_VIEWER;
+    o->user_max_failures = 5;
+    o->user_window_ms = 5 * 60 * 1000;
+    o->addr_max_failures = 20;
+    o->addr_window_ms = 60 * 1000;
+    o->audit_enabled = 1;
+    o->audit_retention_ms = 90LL * 24 * 3600 * 1000;
+    o->audit_categories =
+        OMEGA_AUDIT_ACCESS | OMEGA_AUDIT_MODIFICATION | OMEGA_AUDIT_DELETION | OMEGA_AUDIT_EXPORT;
 }
 
 static int options_check(const omega_auth_options_t *o, omega_error_t *err)
@@ -59,6 +72,19 @@ static int options_check(const omega_auth_options_t *o, omega_error_t *err)
     if (o->min_password_len < 1)
         return omega_error_set_path(err, OMEGA_EINVAL, "min_password_len",
                                     "minimum password length must be at least 1");
+    if (!omega_role_name(o->default_role))
+        return omega_error_set_path(err, OMEGA_EINVAL, "default_role", "unknown default role");
+    if (o->user_max_failures < 1 || o->addr_max_failures < 1 || o->user_max_failures > 1000 ||
+        o->addr_max_failures > 1000)
+        return omega_error_set_path(err, OMEGA_EINVAL, "max_failures",
+                                    "login failure limits must be between 1 and 1000");
+    if (o->user_window_ms < 1000 || o->addr_window_ms < 1000 || o->user_window_ms > MAX_WINDOW_MS ||
+        o->addr_window_ms > MAX_WINDOW_MS)
+        return omega_error_set_path(err, OMEGA_EINVAL, "window_ms",
+                                    "login rate-limit windows must be between 1 s and 1 day");
+    if (o->audit_retention_ms < 1000)
+        return omega_error_set_path(err, OMEGA_EINVAL, "audit_retention_ms",
+                                    "audit retention must be at least 1 s");
     return 0;
 }
 
@@ -84,15 +110,15 @@ static int key_decode(const char *hex, size_t len, unsigned char key[AUTH_KEY_LE
     return 0;
 }
 
-/* Load the signing key, or create and store one on first start. */
-static int key_load_or_create(omega_auth_t *a, omega_error_t *err)
+int auth_secret_load_or_create(omega_auth_t *a, const char *kv_key,
+                               unsigned char out[AUTH_KEY_LEN], omega_error_t *err)
 {
     char *val = NULL;
     size_t vlen = 0;
-    int rc = omega_kv_get(a->db, OMEGA_KV_META, AUTH_KEY_KV, strlen(AUTH_KEY_KV), &val, &vlen, err);
+    int rc = omega_kv_get(a->db, OMEGA_KV_META, kv_key, strlen(kv_key), &val, &vlen, err);
     if (rc == 0) {
-        if (key_decode(val, vlen, a->key) != 0)
-            rc = omega_error_set(err, OMEGA_ECORRUPT, "stored JWT signing key is corrupt");
+        if (key_decode(val, vlen, out) != 0)
+            rc = omega_error_set(err, OMEGA_ECORRUPT, "stored secret '%s' is corrupt", kv_key);
         OPENSSL_cleanse(val, vlen);
         free(val);
         return rc;
@@ -100,14 +126,13 @@ static int key_load_or_create(omega_auth_t *a, omega_error_t *err)
     if (rc != OMEGA_ENOENT)
         return rc;
     char hex[2 * AUTH_KEY_LEN + 1];
-    if (RAND_bytes(a->key, AUTH_KEY_LEN) != 1)
-        return omega_error_set(err, OMEGA_EIO, "no randomness available for the JWT key");
-    auth_hex_encode(a->key, AUTH_KEY_LEN, hex);
-    rc = omega_kv_put(a->db, OMEGA_KV_META, AUTH_KEY_KV, strlen(AUTH_KEY_KV), hex, 2 * AUTH_KEY_LEN,
-                      err);
+    if (RAND_bytes(out, AUTH_KEY_LEN) != 1)
+        return omega_error_set(err, OMEGA_EIO, "no randomness available for '%s'", kv_key);
+    auth_hex_encode(out, AUTH_KEY_LEN, hex);
+    rc = omega_kv_put(a->db, OMEGA_KV_META, kv_key, strlen(kv_key), hex, 2 * AUTH_KEY_LEN, err);
     OPENSSL_cleanse(hex, sizeof(hex));
     if (rc == 0)
-        omega_log_info("created a new JWT signing key");
+        omega_log_info("created a new secret '%s'", kv_key);
     return rc;
 }
 
@@ -127,8 +152,17 @@ omega_auth_t *omega_auth_create(omega_tsdb_t *db, const omega_auth_options_t *o,
     a->db = db;
     a->opts = *o;
     pthread_mutex_init(&a->lock, NULL);
+    pthread_mutex_init(&a->revoked_lock, NULL);
+    pthread_mutex_init(&a->audit_lock, NULL);
+    a->limiter = auth_limiter_create(o);
     char dummy_pw[33];
-    int rc = key_load_or_create(a, err);
+    int rc = auth_secret_load_or_create(a, AUTH_KEY_KV, a->key, err);
+    if (rc == 0)
+        rc = auth_secret_load_or_create(a, AUTH_APIKEY_KV, a->apikey_key, err);
+    if (rc == 0)
+        rc = auth_revoked_load(a, err);
+    if (rc == 0)
+        rc = auth_audit_load(a, err);
     /* A hash nobody knows the password of, with today's parameters, so that logging in
      * as an unknown user costs one Argon2id run like a known one. */
     if (rc == 0 && auth_random_hex(dummy_pw, 16) != 0)
@@ -147,6 +181,11 @@ void omega_auth_destroy(omega_auth_t *a)
     if (!a)
         return;
     OPENSSL_cleanse(a->key, sizeof(a->key));
+    OPENSSL_cleanse(a->apikey_key, sizeof(a->apikey_key));
+    auth_limiter_destroy(a->limiter);
+    auth_revoked_free(a);
+    pthread_mutex_destroy(&a->revoked_lock);
+    pthread_mutex_destroy(&a->audit_lock);
     pthread_mutex_destroy(&a->lock);
     free(a);
 }
@@ -225,15 +264,43 @@ int omega_auth_login(omega_auth_t *a, const char *username, const char *password
     return auth_token_issue(a, u.info.username, u.info.role, out, err);
 }
 
+int omega_auth_login_limited(omega_auth_t *a, const char *username, const char *password,
+                             const char *address, omega_token_t *out, int64_t *retry_after_s,
+                             omega_error_t *err)
+{
+    /* Only names that could exist get a per-user entry: junk names cost a table slot each
+     * and could push real users' histories out. */
+    const char *user = omega_auth_username_valid(username) ? username : NULL;
+    int first = 0;
+    int64_t wait = auth_limiter_begin(a->limiter, user, address, &first);
+    *retry_after_s = wait;
+    if (wait > 0) {
+        /* Audited once per lock-out: a flood of refused attempts must not flood the log. */
+        omega_audit_event_t ev = {.address = address, .action = "auth.login",
+                                  .target = user ? user : "(invalid name)", .outcome = "denied",
+                                  .detail = "rate limited (further attempts not recorded)"};
+        if (first)
+            omega_auth_audit(a, &ev, NULL);
+        return omega_error_set(err, OMEGA_EAGAIN, "too many failed logins; retry in %lld s",
+                               (long long)wait);
+    }
+    int rc = omega_auth_login(a, username, password, out, err);
+    auth_limiter_end(a->limiter, user, address, rc == OMEGA_EACCES);
+    return rc;
+}
+
 int omega_auth_verify(omega_auth_t *a, const char *token, omega_principal_t *out,
                       omega_error_t *err)
 {
     omega_principal_t p;
+    int64_t iat_ms = 0;
     memset(&p, 0, sizeof(p));
     memset(out, 0, sizeof(*out));
-    int rc = auth_token_check(a, token, &p, err);
+    int rc = auth_token_check(a, token, &p, &iat_ms, err);
     if (rc != 0)
         return rc;
+    if (auth_revoked_has(a, p.jti))
+        return omega_error_set(err, OMEGA_EACCES, "token revoked");
     auth_user_t u;
     rc = auth_user_load(a, p.username, &u, err);
     if (rc == OMEGA_ENOENT)
@@ -242,6 +309,8 @@ int omega_auth_verify(omega_auth_t *a, const char *token, omega_principal_t *out
         return rc;
     if (u.info.disabled)
         return omega_error_set(err, OMEGA_EACCES, "user disabled");
+    if (iat_ms < u.info.tokens_after_ms)
+        return omega_error_set(err, OMEGA_EACCES, "token issued before the password changed or the user was re-created");
     p.role = u.info.role;
     *out = p;
     return 0;

@@ -26,6 +26,7 @@ typedef struct claims {
     int64_t iat;     /* issued at, Unix s */
     int64_t exp;     /* expires, Unix s */
     int64_t nbf;     /* not before, Unix s; 0 when absent */
+    int64_t iat_ms;  /* private claim "iat_ms": issue time in Unix ms; iat * 1000 if absent */
 } claims_t;
 
 static int deny(omega_error_t *err, const char *reason)
@@ -181,6 +182,16 @@ static int claims_read(json_t *c, claims_t *out)
     if (claim_time(c, "iat", 1, &out->iat) || claim_time(c, "exp", 1, &out->exp) ||
         claim_time(c, "nbf", 0, &out->nbf))
         return -1;
+    /* Millisecond issue time, so a password change revokes tokens issued earlier in the
+     * same second; it must agree with iat. */
+    json_t *ms = json_object_get(c, "iat_ms");
+    out->iat_ms = out->iat * 1000;
+    if (ms) {
+        if (!json_is_integer(ms) || json_integer_value(ms) < 0 ||
+            json_integer_value(ms) / 1000 != out->iat)
+            return -1;
+        out->iat_ms = (int64_t)json_integer_value(ms);
+    }
     return 0;
 }
 
@@ -198,7 +209,8 @@ static int check_times(const omega_auth_t *a, const claims_t *c, omega_error_t *
 }
 
 /* Claims of a decoded token into out; checks types and times. */
-static int check_claims(omega_auth_t *a, jwt_t *jwt, omega_principal_t *out, omega_error_t *err)
+static int check_claims(omega_auth_t *a, jwt_t *jwt, omega_principal_t *out, int64_t *iat_ms,
+                        omega_error_t *err)
 {
     char *text = jwt_get_grants_json(jwt, NULL);
     json_t *root = text ? json_loads(text, 0, NULL) : NULL;
@@ -213,12 +225,14 @@ static int check_claims(omega_auth_t *a, jwt_t *jwt, omega_principal_t *out, ome
         snprintf(out->username, sizeof(out->username), "%s", c.sub);
         snprintf(out->jti, sizeof(out->jti), "%s", c.jti);
         out->expires_at_ms = c.exp * 1000;
+        *iat_ms = c.iat_ms;
     }
     json_decref(root);
     return rc;
 }
 
-int auth_token_check(omega_auth_t *a, const char *token, omega_principal_t *out, omega_error_t *err)
+int auth_token_check(omega_auth_t *a, const char *token, omega_principal_t *out, int64_t *iat_ms,
+                     omega_error_t *err)
 {
     int rc = check_form(a, token, err);
     if (rc != 0)
@@ -229,7 +243,7 @@ int auth_token_check(omega_auth_t *a, const char *token, omega_principal_t *out,
     if (jwt_get_alg(jwt) != JWT_ALG_HS256)
         rc = deny(err, "unsupported algorithm");
     else
-        rc = check_claims(a, jwt, out, err);
+        rc = check_claims(a, jwt, out, iat_ms, err);
     jwt_free(jwt);
     return rc;
 }
@@ -248,7 +262,8 @@ int auth_token_issue(omega_auth_t *a, const char *name, omega_role_t role, omega
     if (auth_random_hex(jti, AUTH_JTI_BYTES) != 0 || jwt_new(&jwt) != 0)
         goto out;
     if (jwt_add_grant(jwt, "sub", name) || jwt_add_grant(jwt, "role", omega_role_name(role)) ||
-        jwt_add_grant_int(jwt, "iat", iat) || jwt_add_grant_int(jwt, "exp", exp) ||
+        jwt_add_grant_int(jwt, "iat", iat) || jwt_add_grant_int(jwt, "iat_ms", (long)now) ||
+        jwt_add_grant_int(jwt, "exp", exp) ||
         jwt_add_grant(jwt, "jti", jti) || jwt_set_alg(jwt, JWT_ALG_HS256, a->key, AUTH_KEY_LEN))
         goto out;
     text = jwt_encode_str(jwt);

@@ -61,6 +61,24 @@ static void reserve(batch_t *b, size_t n_labels, size_t str_bytes)
     }
 }
 
+/* Label values must be UTF-8, but process names, mount points and sensor labels are whatever
+ * bytes the kernel or a driver holds: bytes that do not form UTF-8 become '?'. */
+static void utf8_fix(char *s, size_t n)
+{
+    if (omega_utf8_valid(s, n))
+        return;
+    for (size_t i = 0; i < n;) {
+        size_t k = 1;
+        while (k <= 4 && i + k <= n && !omega_utf8_valid(s + i, k))
+            k++;
+        if (k > 4 || i + k > n) {
+            s[i++] = '?';
+            continue;
+        }
+        i += k;
+    }
+}
+
 void batch_add(batch_t *b, const char *name, double value, const omega_label_t *labels,
                size_t n_labels)
 {
@@ -81,6 +99,7 @@ void batch_add(batch_t *b, const char *name, double value, const omega_label_t *
     for (size_t i = 0; i < n_labels; i++) {
         size_t len = strlen(labels[i].value) + 1;
         memcpy(b->strs + b->n_strs, labels[i].value, len);
+        utf8_fix(b->strs + b->n_strs, len - 1);
         b->labs[b->n_labs].name = labels[i].name;
         b->labs[b->n_labs].value_off = b->n_strs;
         b->n_labs++;

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define INTERVAL_MIN_MS     100
 #define INTERVAL_MAX_MS     3600000
@@ -20,18 +22,58 @@
 #define WARN_PERIOD_NS ((int64_t)60 * 1000000000)
 
 /* Things that can fail on their own, each with its own warning budget. */
-enum { SRC_STAT, SRC_LOADAVG, SRC_MEMINFO, SRC_SINK, SRC_COUNT };
+enum {
+    SRC_STAT,
+    SRC_LOADAVG,
+    SRC_MEMINFO,
+    SRC_VMSTAT,
+    SRC_DISKSTATS,
+    SRC_FILESYSTEMS,
+    SRC_NETDEV,
+    SRC_SNMP,
+    SRC_TCP,
+    SRC_PROBES,
+    SRC_SENSORS,
+    SRC_PROCESSES,
+    SRC_PRESSURE,
+    SRC_SELF,
+    SRC_SINK,
+    SRC_COUNT
+};
 
-static const char *const src_names[SRC_COUNT] = {"/proc/stat", "/proc/loadavg", "/proc/meminfo",
-                                                 "sink"};
+static const char *const src_names[SRC_COUNT] = {
+    "/proc/stat",  "/proc/loadavg", "/proc/meminfo",  "/proc/vmstat",  "/proc/diskstats",
+    "mount table", "/proc/net/dev", "/proc/net/snmp", "/proc/net/tcp", "probes",
+    "sensors",     "process scan",  "/proc/pressure", "/proc/self",    "sink"};
+
+/* Names of the sources in omega_monitor_collection_* (collector label). */
+static const char *const timing_names[SRC_COUNT] = {
+    "cpu", "loadavg", "memory",  "vmstat",    "diskstats", "filesystems", "netdev", "snmp",
+    "tcp", "probes",  "sensors", "processes", "pressure",  "self",        "sink"};
+
+#define PROBE_TARGETS_MAX 256
+#define PROBE_TIMEOUT_MIN 10
+#define PROBE_TIMEOUT_MAX 60000
+#define PROBE_TIMEOUT_DEF 1000
 
 struct omega_collector {
     char *root;                       /* prefix without trailing '/', "" for "/"; owned */
-    int enable_cpu;                   /* read /proc/stat and /proc/loadavg */
-    int enable_memory;                /* read /proc/meminfo */
+    int on[SRC_COUNT];                /* 1: the source runs (from the enable_* options) */
+    char **targets;                   /* probe targets, n_targets entries; owned */
+    size_t n_targets;                 /* entries in targets */
+    int64_t probe_timeout_ms;         /* connect timeout */
+    uint64_t page_size;               /* bytes per page, for /proc/vmstat */
     char *buf;                        /* file buffer, COLLECT_FILE_MAX + 1 bytes; owned */
     batch_t batch;                    /* points of the pass in progress */
     stat_state_t stat;                /* CPU counters of the previous pass */
+    diskstats_state_t disks;          /* disk counters of the previous pass */
+    netdev_state_t nets;              /* interface counters of the previous pass */
+    pid_cache_t pids;                 /* kept /proc/<pid>/stat descriptors (live root only) */
+    watch_state_t watch;              /* per-process monitoring; its last pass is shared with
+                                         omega_collector_processes under watch.lock */
+    self_timing_t timing[SRC_COUNT];  /* this pass' per-source cost */
+    size_t n_timing;                  /* entries used in timing */
+    int64_t now_ms;                   /* timestamp of the pass in progress */
     ratelimit_t warn[SRC_COUNT];      /* warning budget per source */
     int failing[SRC_COUNT];           /* 1 while a source's last attempt failed */
     _Atomic int64_t last_duration_ns; /* read+parse time of the last pass; any thread reads */
@@ -43,7 +85,48 @@ void omega_collect_options_init(omega_collect_options_t *o)
     o->root = "/";
     o->enable_cpu = 1;
     o->enable_memory = 1;
+    o->enable_vmstat = 1;
+    o->enable_disk = 1;
+    o->enable_network = 1;
+    o->enable_sensors = 1;
+    o->enable_processes = 1;
+    o->enable_pressure = 1;
+    o->enable_self = 1;
+    o->probe_timeout_ms = PROBE_TIMEOUT_DEF;
+    o->watch.include_omega = 1;
+    o->watch.include_compilers = 1;
     o->interval_ms = INTERVAL_DEFAULT_MS;
+}
+
+/* Probe targets must parse and the timeout must be sane. 0 or OMEGA_EINVAL (err filled). */
+static int check_probes(const omega_collect_options_t *o, omega_error_t *err)
+{
+    char host[256], port[8];
+    if (o->n_probe_targets > PROBE_TARGETS_MAX || (o->n_probe_targets && !o->probe_targets))
+        return omega_error_set_path(err, OMEGA_EINVAL, "probe_targets", "at most %d probe targets",
+                                    PROBE_TARGETS_MAX);
+    for (size_t i = 0; i < o->n_probe_targets; i++)
+        if (!o->probe_targets[i] ||
+            probe_target_split(o->probe_targets[i], host, sizeof(host), port, sizeof(port)) != 0)
+            return omega_error_set_path(err, OMEGA_EINVAL, "probe_targets",
+                                        "probe target %zu is not host:port", i);
+    if (o->n_probe_targets &&
+        (o->probe_timeout_ms < PROBE_TIMEOUT_MIN || o->probe_timeout_ms > PROBE_TIMEOUT_MAX))
+        return omega_error_set_path(err, OMEGA_EINVAL, "probe_timeout_ms",
+                                    "probe timeout must be %d..%d ms", PROBE_TIMEOUT_MIN,
+                                    PROBE_TIMEOUT_MAX);
+    return 0;
+}
+
+/* Descriptors the process scan may keep open: a quarter of the soft RLIMIT_NOFILE, at most
+ * 4096, so sockets and the store always have room. */
+static size_t pid_fds_max(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 256;
+    size_t n = (size_t)(rl.rlim_cur / 4);
+    return n > 4096 ? 4096 : n;
 }
 
 int collect_interval_check(int64_t interval_ms, omega_error_t *err)
@@ -68,18 +151,44 @@ omega_collector_t *omega_collector_create(const omega_collect_options_t *o, omeg
                              COLLECT_ROOT_MAX);
         return NULL;
     }
-    if (collect_interval_check(o->interval_ms, err) != 0)
+    if (collect_interval_check(o->interval_ms, err) != 0 || check_probes(o, err) != 0)
         return NULL;
     while (len > 0 && root[len - 1] == '/')
         len--; /* "/" -> "", "/tmp/x/" -> "/tmp/x": files are then root + "/proc/..." */
 
     omega_collector_t *c = omega_calloc(1, sizeof(*c));
     c->root = omega_strndup(root, len);
-    c->enable_cpu = o->enable_cpu != 0;
-    c->enable_memory = o->enable_memory != 0;
+    c->on[SRC_STAT] = c->on[SRC_LOADAVG] = o->enable_cpu != 0;
+    c->on[SRC_MEMINFO] = o->enable_memory != 0;
+    c->on[SRC_VMSTAT] = o->enable_vmstat != 0;
+    c->on[SRC_DISKSTATS] = c->on[SRC_FILESYSTEMS] = o->enable_disk != 0;
+    c->on[SRC_NETDEV] = c->on[SRC_SNMP] = c->on[SRC_TCP] = o->enable_network != 0;
+    c->on[SRC_PROBES] = o->enable_network != 0 && o->n_probe_targets > 0;
+    c->on[SRC_SENSORS] = o->enable_sensors != 0;
+    c->on[SRC_PROCESSES] = o->enable_processes != 0;
+    c->on[SRC_PRESSURE] = o->enable_pressure != 0;
+    c->on[SRC_SELF] = o->enable_self != 0;
+    c->n_targets = o->n_probe_targets;
+    c->targets = omega_calloc(c->n_targets ? c->n_targets : 1, sizeof(*c->targets));
+    for (size_t i = 0; i < c->n_targets; i++)
+        c->targets[i] = omega_strdup(o->probe_targets[i]);
+    c->probe_timeout_ms = o->probe_timeout_ms;
+    long page = sysconf(_SC_PAGESIZE);
+    c->page_size = page > 0 ? (uint64_t)page : 4096;
     c->buf = omega_malloc(COLLECT_FILE_MAX + 1);
     batch_init(&c->batch);
     stat_state_init(&c->stat);
+    c->stat.skip_procs = c->on[SRC_PROCESSES] || o->no_stat_processes;
+    diskstats_state_init(&c->disks);
+    netdev_state_init(&c->nets);
+    pid_cache_init(&c->pids, pid_fds_max());
+    int wrc = watch_state_init(&c->watch, &o->watch, c->root, err);
+    c->watch.on_exit = o->on_process_exit;
+    c->watch.on_exit_ctx = o->on_process_exit_ctx;
+    if (wrc != 0) {
+        omega_collector_destroy(c);
+        return NULL;
+    }
     atomic_init(&c->last_duration_ns, 0);
     return c;
 }
@@ -90,6 +199,13 @@ void omega_collector_destroy(omega_collector_t *c)
         return;
     batch_deinit(&c->batch);
     stat_state_deinit(&c->stat);
+    diskstats_state_deinit(&c->disks);
+    netdev_state_deinit(&c->nets);
+    watch_state_deinit(&c->watch);
+    pid_cache_deinit(&c->pids);
+    for (size_t i = 0; i < c->n_targets; i++)
+        free(c->targets[i]);
+    free(c->targets);
     free(c->buf);
     free(c->root);
     free(c);
@@ -134,33 +250,124 @@ static void source_ok(omega_collector_t *c, int src)
     omega_log_info("collect: %s is back", src_names[src]);
 }
 
-typedef int (*parse_fn)(omega_collector_t *c, char *buf, size_t len, omega_error_t *err);
+/* One source's work for a pass: read what it needs and add its points. */
+typedef int (*source_fn)(omega_collector_t *c, omega_error_t *err);
 
-static int parse_stat(omega_collector_t *c, char *buf, size_t len, omega_error_t *err)
+/* Read <root><rel> whole into c->buf. */
+static int read_file(omega_collector_t *c, const char *rel, size_t *len, omega_error_t *err)
 {
-    return proc_stat_parse(&c->stat, buf, len, &c->batch, err);
+    return procfile_read(c->root, rel, c->buf, COLLECT_FILE_MAX + 1, len, err);
 }
 
-static int parse_loadavg(omega_collector_t *c, char *buf, size_t len, omega_error_t *err)
+static int src_stat(omega_collector_t *c, omega_error_t *err)
 {
-    return proc_loadavg_parse(buf, len, &c->batch, err);
+    size_t len = 0;
+    int rc = read_file(c, "/proc/stat", &len, err);
+    return rc ? rc : proc_stat_parse(&c->stat, c->buf, len, &c->batch, err);
 }
 
-static int parse_meminfo(omega_collector_t *c, char *buf, size_t len, omega_error_t *err)
+static int src_loadavg(omega_collector_t *c, omega_error_t *err)
 {
-    return proc_meminfo_parse(buf, len, &c->batch, err);
+    size_t len = 0;
+    int rc = read_file(c, "/proc/loadavg", &len, err);
+    return rc ? rc : proc_loadavg_parse(c->buf, len, &c->batch, err);
 }
 
-/* Read and parse one source. Returns 0, or OMEGA_EIO after logging (rate-limited) why. */
-static int run_source(omega_collector_t *c, int src, const char *rel, parse_fn parse)
+static int src_meminfo(omega_collector_t *c, omega_error_t *err)
+{
+    size_t len = 0;
+    int rc = read_file(c, "/proc/meminfo", &len, err);
+    return rc ? rc : proc_meminfo_parse(c->buf, len, &c->batch, err);
+}
+
+static int src_vmstat(omega_collector_t *c, omega_error_t *err)
+{
+    size_t len = 0;
+    int rc = read_file(c, "/proc/vmstat", &len, err);
+    return rc ? rc : proc_vmstat_parse(c->buf, len, c->page_size, &c->batch, err);
+}
+
+static int src_diskstats(omega_collector_t *c, omega_error_t *err)
+{
+    size_t len = 0;
+    int rc = read_file(c, "/proc/diskstats", &len, err);
+    return rc ? rc
+              : proc_diskstats_parse(&c->disks, c->root, c->buf, len, c->now_ms, &c->batch, err);
+}
+
+static int src_filesystems(omega_collector_t *c, omega_error_t *err)
+{
+    size_t len = 0;
+    int rc = read_file(c, "/proc/self/mountinfo", &len, err);
+    return rc ? rc : filesystems_collect(c->root, c->buf, len, &c->batch, err);
+}
+
+static int src_netdev(omega_collector_t *c, omega_error_t *err)
+{
+    size_t len = 0;
+    int rc = read_file(c, "/proc/net/dev", &len, err);
+    return rc ? rc : proc_netdev_parse(&c->nets, c->root, c->buf, len, c->now_ms, &c->batch, err);
+}
+
+static int src_snmp(omega_collector_t *c, omega_error_t *err)
+{
+    size_t len = 0;
+    int rc = read_file(c, "/proc/net/snmp", &len, err);
+    return rc ? rc : proc_snmp_parse(c->buf, len, &c->batch, err);
+}
+
+static int src_tcp(omega_collector_t *c, omega_error_t *err)
+{
+    return proc_net_tcp_collect(c->root, c->buf, COLLECT_FILE_MAX + 1, &c->batch, err);
+}
+
+static int src_probes(omega_collector_t *c, omega_error_t *err)
+{
+    (void)err;
+    return probes_collect(c->targets, c->n_targets, c->probe_timeout_ms, &c->batch);
+}
+
+static int src_sensors(omega_collector_t *c, omega_error_t *err)
+{
+    (void)err;
+    return sensors_collect(c->root, &c->batch);
+}
+
+static int src_processes(omega_collector_t *c, omega_error_t *err)
+{
+    watch_begin(&c->watch, c->now_ms);
+    int rc = processes_collect(c->root, c->root[0] ? NULL : &c->pids, c->buf, COLLECT_FILE_MAX + 1,
+                               &c->batch, watch_visit, &c->watch, err);
+    if (rc == 0)
+        watch_finish(&c->watch, &c->batch);
+    return rc;
+}
+
+static int src_pressure(omega_collector_t *c, omega_error_t *err)
+{
+    return pressure_collect(c->root, c->buf, COLLECT_FILE_MAX + 1, &c->batch, err);
+}
+
+static int src_self(omega_collector_t *c, omega_error_t *err)
+{
+    return self_collect(c->buf, COLLECT_FILE_MAX + 1, c->timing, c->n_timing, &c->batch, err);
+}
+
+/* Run one source, time it, and log (rate-limited) why it failed. Returns 0 or OMEGA_EIO. */
+static int run_source(omega_collector_t *c, int src, source_fn fn)
 {
     omega_error_t e;
-    size_t len = 0;
     omega_error_clear(&e);
     snprintf(e.message, sizeof(e.message), "no detail");
-    int rc = procfile_read(c->root, rel, c->buf, COLLECT_FILE_MAX + 1, &len, &e);
-    if (rc == 0)
-        rc = parse(c, c->buf, len, &e);
+    int64_t t0 = omega_mono_ns();
+    size_t before = c->batch.n_points;
+    int rc = fn(c, &e);
+    if (src != SRC_SELF && c->n_timing < SRC_COUNT) {
+        self_timing_t *t = &c->timing[c->n_timing++];
+        t->name = timing_names[src];
+        t->ns = omega_mono_ns() - t0;
+        t->points = c->batch.n_points - before;
+    }
     if (rc == 0) {
         source_ok(c, src);
         return 0;
@@ -169,20 +376,27 @@ static int run_source(omega_collector_t *c, int src, const char *rel, parse_fn p
     return OMEGA_EIO;
 }
 
+/* The enabled sources, in pass order (self last: it reports the others' timings). */
+static int run_all(omega_collector_t *c)
+{
+    static const source_fn fns[SRC_SINK] = {
+        src_stat, src_loadavg, src_meminfo, src_vmstat,  src_diskstats, src_filesystems, src_netdev,
+        src_snmp, src_tcp,     src_probes,  src_sensors, src_processes, src_pressure,    src_self};
+    int rc = 0;
+    c->n_timing = 0;
+    for (int src = 0; src < SRC_SINK; src++)
+        if (c->on[src] && run_source(c, src, fns[src]) != 0)
+            rc = OMEGA_EIO;
+    return rc;
+}
+
 int omega_collector_collect(omega_collector_t *c, int64_t now_ms, const omega_collect_sink_t *sink)
 {
-    int rc = 0;
     int64_t t0 = omega_mono_ns();
 
     batch_reset(&c->batch, now_ms);
-    if (c->enable_cpu) {
-        if (run_source(c, SRC_STAT, "/proc/stat", parse_stat) != 0)
-            rc = OMEGA_EIO;
-        if (run_source(c, SRC_LOADAVG, "/proc/loadavg", parse_loadavg) != 0)
-            rc = OMEGA_EIO;
-    }
-    if (c->enable_memory && run_source(c, SRC_MEMINFO, "/proc/meminfo", parse_meminfo) != 0)
-        rc = OMEGA_EIO;
+    c->now_ms = now_ms;
+    int rc = run_all(c);
     atomic_store_explicit(&c->last_duration_ns, omega_mono_ns() - t0, memory_order_relaxed);
 
     size_t n = 0;
@@ -205,4 +419,23 @@ int64_t omega_collector_last_duration_ns(const omega_collector_t *c)
     if (!c)
         return 0;
     return atomic_load_explicit(&c->last_duration_ns, memory_order_relaxed);
+}
+
+int omega_collector_processes(omega_collector_t *c, const char *pattern, omega_process_info_t **out,
+                              size_t *n, omega_error_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!c || !c->on[SRC_PROCESSES])
+        return omega_error_set(err, OMEGA_EUNSUPP, "process monitoring is off");
+    return watch_list(&c->watch, pattern, out, n, err);
+}
+
+void omega_process_info_free(omega_process_info_t *p, size_t n)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(p[i].cmdline);
+    free(p);
 }

@@ -3,6 +3,16 @@
  * The running/total task field and the last pid are not used here. */
 #include "collect_int.h"
 
+static const metric_def_t defs[] = {
+    {"system_load1", "gauge", "", "", "Run queue length averaged over 1 minute."},
+    {"system_load5", "gauge", "", "", "Run queue length averaged over 5 minutes."},
+    {"system_load15", "gauge", "", "", "Run queue length averaged over 15 minutes."},
+};
+
+const metric_table_t collect_table_loadavg = {
+    "Load average", "/proc/loadavg",     "enable_cpu (system_monitor.enable_cpu_monitoring)", NULL,
+    defs,           METRIC_TABLE_N(defs)};
+
 static const char *const load_metrics[3] = {"system_load1", "system_load5", "system_load15"};
 
 int proc_loadavg_parse(char *buf, size_t len, batch_t *b, omega_error_t *err)

@@ -5,6 +5,25 @@
 
 #include <string.h>
 
+static const metric_def_t defs[] = {
+    {"system_memory_total_bytes", "gauge", "bytes", "", "Usable RAM (MemTotal)."},
+    {"system_memory_available_bytes", "gauge", "bytes", "",
+     "Memory available without swapping (MemAvailable; MemFree + Buffers + Cached before 3.14)."},
+    {"system_memory_used_bytes", "gauge", "bytes", "", "Total minus available."},
+    {"system_memory_used_percent", "gauge", "percent", "", "Used as a share of total."},
+    {"system_memory_free_bytes", "gauge", "bytes", "", "Completely unused memory (MemFree)."},
+    {"system_memory_cached_bytes", "gauge", "bytes", "", "Page cache (Cached)."},
+    {"system_memory_buffers_bytes", "gauge", "bytes", "", "Block device buffers (Buffers)."},
+    {"system_swap_total_bytes", "gauge", "bytes", "", "Swap space."},
+    {"system_swap_used_bytes", "gauge", "bytes", "", "Swap space in use."},
+    {"system_swap_used_percent", "gauge", "percent", "",
+     "Swap in use as a share of swap space; 0 on a machine without swap."},
+};
+
+const metric_table_t collect_table_meminfo = {
+    "Memory", "/proc/meminfo",     "enable_memory (system_monitor.enable_memory_monitoring)", NULL,
+    defs,     METRIC_TABLE_N(defs)};
+
 enum { K_TOTAL, K_FREE, K_AVAIL, K_BUFFERS, K_CACHED, K_SWAP_TOTAL, K_SWAP_FREE, K_COUNT };
 
 static const char *const keys[K_COUNT] = {

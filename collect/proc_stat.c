@@ -8,6 +8,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const metric_def_t defs[] = {
+    {"system_cpu_usage_percent", "gauge", "percent", "cpu",
+     "CPU busy time (everything but idle and iowait) over the last interval, cpu=\"total\" or "
+     "the core number."},
+    {"system_cpu_mode_percent", "gauge", "percent", "cpu,mode",
+     "Share of the last interval spent per mode: user, nice, system, idle, iowait, irq, "
+     "softirq, steal (guest time is inside user and nice)."},
+    {"system_context_switches_total", "counter", "", "", "Context switches."},
+    {"system_interrupts_total", "counter", "", "", "Interrupts serviced, all IRQs."},
+    {"system_forks_total", "counter", "", "", "Processes and threads created."},
+};
+
+const metric_table_t collect_table_stat = {
+    "CPU",
+    "/proc/stat",
+    "enable_cpu (system_monitor.enable_cpu_monitoring)",
+    "Percentages need two passes. A CPU that goes offline loses its series and starts over "
+    "when it comes back; a counter going backwards skips that CPU for one pass. Modes a kernel "
+    "does not print are absent.",
+    defs,
+    METRIC_TABLE_N(defs)};
+
 enum { M_USER, M_NICE, M_SYSTEM, M_IDLE, M_IOWAIT, M_IRQ, M_SOFTIRQ, M_STEAL };
 
 static const char *const mode_names[CPU_MODES] = {"user",   "nice", "system",  "idle",
@@ -146,7 +168,8 @@ static void emit_cpu(batch_t *b, const char *cpu, const cpu_sample_t *prev, cons
 }
 
 /* Handle one single-value line (ctxt, intr, ...). Returns 1 when key is not one of them. */
-static int take_counter_line(const char *key, char **fields, size_t n, unsigned *seen, batch_t *b)
+static int take_counter_line(const char *key, char **fields, size_t n, unsigned *seen,
+                             int skip_procs, batch_t *b)
 {
     for (size_t i = 0; i < N_COUNTERS; i++) {
         if (strcmp(key, counters[i].key) != 0)
@@ -155,6 +178,8 @@ static int take_counter_line(const char *key, char **fields, size_t n, unsigned 
         if (n < 2 || procfile_parse_u64(fields[1], &v) != 0 || (*seen & (1u << i)))
             return OMEGA_EINVAL;
         *seen |= 1u << i;
+        if (skip_procs && counters[i].state_label)
+            return 0;
         omega_label_t state[1] = {{"state", counters[i].state_label}};
         batch_add(b, counters[i].metric, (double)v, state, counters[i].state_label ? 1 : 0);
         return 0;
@@ -204,7 +229,7 @@ int proc_stat_parse(stat_state_t *s, char *buf, size_t len, batch_t *b, omega_er
                 rc = malformed(err, rc, it.line, f[0]);
             continue;
         }
-        int r = take_counter_line(f[0], f, n, &seen, b);
+        int r = take_counter_line(f[0], f, n, &seen, s->skip_procs, b);
         if (r < 0)
             rc = malformed(err, rc, it.line, f[0]);
         /* r == 1: a line we do not use (btime, softirq, page, swap ...). */

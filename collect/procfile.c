@@ -175,3 +175,100 @@ int procfile_parse_udouble(const char *s, double *out)
     *out = v;
     return 0;
 }
+
+int collect_path(char *out, size_t cap, const char *root, const char *rel)
+{
+    int n = snprintf(out, cap, "%s%s", root, rel);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+int procfile_read_i64(const char *root, const char *rel, int64_t *out)
+{
+    char buf[64];
+    size_t len = 0;
+    if (procfile_read(root, rel, buf, sizeof(buf), &len, NULL) != 0)
+        return OMEGA_EIO;
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+        buf[--len] = '\0';
+    int neg = buf[0] == '-';
+    uint64_t v;
+    if (procfile_parse_u64(buf + neg, &v) != 0 || v > (uint64_t)INT64_MAX)
+        return OMEGA_EINVAL;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
+int counter_delta(uint64_t prev, uint64_t cur, uint64_t *d)
+{
+    if (cur >= prev) {
+        *d = cur - prev;
+        return 0;
+    }
+    if (prev > (uint64_t)UINT32_MAX / 2 && prev <= UINT32_MAX && cur <= UINT32_MAX) {
+        *d = cur + ((uint64_t)UINT32_MAX - prev) + 1;
+        return 0;
+    }
+    return -1;
+}
+
+/* Hand each complete line in buf[0..*have) to fn; keep an unfinished tail at the front.
+ * Returns the first callback error, or 0. */
+static int feed_lines(char *buf, size_t *have, int last, procfile_line_fn fn, void *ctx)
+{
+    int rc = 0;
+    char *p = buf, *end = buf + *have;
+    for (;;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl && !(last && p < end))
+            break;
+        if (nl)
+            *nl = '\0';
+        else
+            *end = '\0';
+        int r = fn(ctx, p);
+        if (r != 0 && rc == 0)
+            rc = r;
+        p = nl ? nl + 1 : end;
+    }
+    *have = (size_t)(end - p);
+    memmove(buf, p, *have);
+    return rc;
+}
+
+int procfile_each_line(const char *root, const char *rel, char *buf, size_t cap,
+                       procfile_line_fn fn, void *ctx, omega_error_t *err)
+{
+    char path[PATH_MAX], ebuf[128];
+    size_t have = 0;
+    int rc = 0;
+    if (collect_path(path, sizeof(path), root, rel) != 0)
+        return omega_error_set(err, OMEGA_EIO, "path too long for %s", rel);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int saved = errno;
+        return omega_error_set(err, OMEGA_EIO, "cannot open %s: %s", path,
+                               strerror_r(saved, ebuf, sizeof(ebuf)));
+    }
+    for (;;) {
+        if (have >= cap - 1) {
+            rc = omega_error_set(err, OMEGA_E2BIG, "%s has a line over %zu bytes", path, cap);
+            break;
+        }
+        ssize_t r = read_all(fd, buf + have, cap - 1 - have);
+        if (r < 0) {
+            int saved = errno;
+            rc = omega_error_set(err, OMEGA_EIO, "cannot read %s: %s", path,
+                                 strerror_r(saved, ebuf, sizeof(ebuf)));
+            break;
+        }
+        have += (size_t)r;
+        int last = r == 0 || have < cap - 1;
+        int frc = feed_lines(buf, &have, last, fn, ctx);
+        if (frc != 0 && rc == 0)
+            rc = omega_error_set(err, frc, "%s: malformed line", path);
+        if (last)
+            break;
+    }
+    close(fd);
+    return rc;
+}

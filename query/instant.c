@@ -1,49 +1,40 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Instant-vector evaluation of a selector: each matching series' newest sample within
- * the lookback window ending at the evaluation time (PromQL semantics, no staleness
- * markers yet). */
-#include "omega/query.h"
+/* The instant-vector API kept for the live hub and older callers, on top of the engine. */
+#include "query_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct collect_ctx {
-    omega_vector_t *vec; /* result being built */
-    size_t cap;          /* allocated items */
-    int64_t t_ms;        /* evaluation time */
-} collect_ctx_t;
-
-static int on_series(void *ctx, const omega_series_t *s, const omega_sample_t *samples, size_t n)
+static int to_vector(omega_query_result_t *r, int64_t t_ms, omega_vector_t **out,
+                     omega_error_t *err)
 {
-    collect_ctx_t *c = ctx;
-    if (n == 0)
-        return 0;
-    if (c->vec->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 16;
-        c->vec->items = omega_realloc(c->vec->items, c->cap * sizeof(*c->vec->items));
+    if (r->type != OMEGA_QUERY_VECTOR)
+        return omega_error_set(err, OMEGA_EINVAL, "expression must evaluate to an instant vector");
+    omega_vector_t *v = omega_calloc(1, sizeof(*v));
+    v->items = omega_calloc(r->n_series + 1, sizeof(omega_vector_item_t));
+    for (size_t i = 0; i < r->n_series; i++) {
+        omega_vector_item_t *it = &v->items[v->n++];
+        it->labels = r->series[i].labels;
+        it->n_labels = r->series[i].n_labels;
+        it->ts_ms = t_ms;
+        it->value = r->series[i].points[0].value;
+        r->series[i].labels = NULL;
+        r->series[i].n_labels = 0;
     }
-    omega_vector_item_t *it = &c->vec->items[c->vec->n++];
-    it->n_labels = s->n_labels + 1;
-    it->labels = omega_calloc(it->n_labels, sizeof(*it->labels));
-    /* Insert "__name__" at its sorted position among the (sorted) labels. */
-    size_t k = 0;
-    int placed = 0;
-    for (size_t i = 0; i < s->n_labels; i++) {
-        if (!placed && strcmp("__name__", s->labels[i].name) < 0) {
-            it->labels[k].name = omega_strdup("__name__");
-            it->labels[k++].value = omega_strdup(s->name);
-            placed = 1;
-        }
-        it->labels[k].name = omega_strdup(s->labels[i].name);
-        it->labels[k++].value = omega_strdup(s->labels[i].value);
-    }
-    if (!placed) {
-        it->labels[k].name = omega_strdup("__name__");
-        it->labels[k].value = omega_strdup(s->name);
-    }
-    it->ts_ms = c->t_ms;
-    it->value = samples[n - 1].value;
+    *out = v;
     return 0;
+}
+
+int omega_query_instant(omega_tsdb_t *db, const char *expr, int64_t t_ms, omega_vector_t **out,
+                        omega_error_t *err)
+{
+    *out = NULL;
+    omega_query_result_t *r = NULL;
+    int rc = omega_query_exec(db, expr, t_ms, t_ms, 0, NULL, &r, err);
+    if (rc == 0)
+        rc = to_vector(r, t_ms, out, err);
+    omega_query_result_destroy(r);
+    return rc;
 }
 
 int omega_query_instant_selector(omega_tsdb_t *db, const omega_selector_t *sel, int64_t t_ms,
@@ -51,30 +42,39 @@ int omega_query_instant_selector(omega_tsdb_t *db, const omega_selector_t *sel, 
 {
     size_t nm;
     const omega_matcher_t *m = omega_selector_matchers(sel, &nm);
-    collect_ctx_t c = {.vec = omega_calloc(1, sizeof(omega_vector_t)), .cap = 0, .t_ms = t_ms};
-    /* Prometheus' lookback window is left-open: (t - 5m, t]. */
-    int rc = omega_tsdb_select(db, m, nm, t_ms - OMEGA_QUERY_LOOKBACK_MS + 1, t_ms, on_series,
-                               &c, err);
+    node_t n = {.kind = N_VECTOR_SEL, .matchers = (omega_matcher_t *)m, .n_matchers = nm};
+    omega_query_opts_t o;
+    omega_query_opts_init(&o);
+    evaluator_t ev = {.db = db,
+                      .start = t_ms,
+                      .n_steps = 1,
+                      .lookback_ms = o.lookback_ms,
+                      .max_samples = o.max_samples,
+                      .err = err,
+                      .deadline_ns = omega_mono_ns() + o.timeout_ms * 1000000};
+    qvalue_t v;
+    *out = NULL;
+    int rc = eval_node(&ev, &n, &v);
+    omega_vector_t *vec = omega_calloc(1, sizeof(*vec));
+    vec->items = omega_calloc(v.n_series + 1, sizeof(omega_vector_item_t));
+    for (size_t i = 0; rc == 0 && i < v.n_series; i++) {
+        if (!v.series[i].has[0])
+            continue;
+        omega_vector_item_t *it = &vec->items[vec->n++];
+        it->labels = v.series[i].lbl.v;
+        it->n_labels = v.series[i].lbl.n;
+        it->ts_ms = t_ms;
+        it->value = v.series[i].val[0];
+        v.series[i].lbl.v = NULL;
+        v.series[i].lbl.n = 0;
+    }
+    qvalue_free(&v);
     if (rc != 0) {
-        omega_vector_destroy(c.vec);
-        *out = NULL;
+        omega_vector_destroy(vec);
         return rc;
     }
-    *out = c.vec;
+    *out = vec;
     return 0;
-}
-
-int omega_query_instant(omega_tsdb_t *db, const char *expr, int64_t t_ms, omega_vector_t **out,
-                        omega_error_t *err)
-{
-    omega_selector_t *sel = NULL;
-    *out = NULL;
-    int rc = omega_selector_parse(expr, &sel, err);
-    if (rc != 0)
-        return rc;
-    rc = omega_query_instant_selector(db, sel, t_ms, out, err);
-    omega_selector_destroy(sel);
-    return rc;
 }
 
 void omega_vector_destroy(omega_vector_t *v)
@@ -82,12 +82,24 @@ void omega_vector_destroy(omega_vector_t *v)
     if (!v)
         return;
     for (size_t i = 0; i < v->n; i++) {
-        for (size_t k = 0; k < v->items[i].n_labels; k++) {
-            free((char *)v->items[i].labels[k].name);
-            free((char *)v->items[i].labels[k].value);
-        }
-        free(v->items[i].labels);
+        lset_t l = {v->items[i].labels, v->items[i].n_labels};
+        lset_free(&l);
     }
     free(v->items);
     free(v);
+}
+
+int omega_query_check_instant_vector(const char *expr, omega_error_t *err)
+{
+    node_t *n = NULL;
+    int rc = query_parse(expr, &n, err);
+    if (rc != 0)
+        return rc;
+    vtype_t t = node_type(n);
+    node_free(n);
+    if (t != VT_VECTOR)
+        return omega_error_set(err, OMEGA_EINVAL,
+                               "expression must evaluate to an instant vector, not a %s",
+                               vtype_name(t));
+    return 0;
 }

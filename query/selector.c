@@ -2,10 +2,9 @@
 /* Series selector parser: `name`, `name{...}`, `{__name__="x",...}` with =, !=, =~, !~,
  * PromQL string literals ('...', "...", `...`) and escapes. Everything else is reported
  * with its character position; evaluation lives in instant.c. */
-#include "omega/query.h"
+#include "query_int.h"
 
 #include <ctype.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,21 +115,12 @@ static int add_matcher(parser_t *p, omega_selector_t *sel, char *name, char *val
         free(value);
         return fail(p, "more than %s label matchers", "64");
     }
-    if (op == OMEGA_MATCH_RE || op == OMEGA_MATCH_NRE) {
-        regex_t re;
-        size_t l = strlen(value);
-        char *anchored = omega_malloc(l + 5);
-        snprintf(anchored, l + 5, "^(%s)$", value);
-        int rc = regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB);
-        free(anchored);
-        if (rc != 0) {
-            char msg[128];
-            regerror(rc, &re, msg, sizeof(msg));
-            free(name);
-            free(value);
-            return fail(p, "invalid regular expression: %s", msg);
-        }
-        regfree(&re);
+    char why[160];
+    if ((op == OMEGA_MATCH_RE || op == OMEGA_MATCH_NRE) &&
+        query_regex_check(value, why, sizeof(why)) != 0) {
+        free(name);
+        free(value);
+        return fail(p, "%s", why);
     }
     sel->matchers[sel->n].name = name;
     sel->matchers[sel->n].value = value;
@@ -197,28 +187,9 @@ static int parse_braces(parser_t *p, omega_selector_t *sel)
 
 static int empty_matches_all(const omega_selector_t *sel)
 {
-    for (size_t i = 0; i < sel->n; i++) {
-        const omega_matcher_t *m = &sel->matchers[i];
-        int matches_empty;
-        if (m->op == OMEGA_MATCH_EQ)
-            matches_empty = m->value[0] == '\0';
-        else if (m->op == OMEGA_MATCH_NE)
-            matches_empty = m->value[0] != '\0';
-        else {
-            regex_t re;
-            size_t l = strlen(m->value);
-            char *anchored = omega_malloc(l + 5);
-            snprintf(anchored, l + 5, "^(%s)$", m->value);
-            int ok = regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB) == 0;
-            free(anchored);
-            int hit = ok && regexec(&re, "", 0, NULL, 0) == 0;
-            if (ok)
-                regfree(&re);
-            matches_empty = (m->op == OMEGA_MATCH_RE) ? hit : !hit;
-        }
-        if (!matches_empty)
+    for (size_t i = 0; i < sel->n; i++)
+        if (!query_matcher_matches_empty(&sel->matchers[i]))
             return 0;
-    }
     return 1;
 }
 

@@ -11,8 +11,8 @@ want_tests=0
 
 pkgs=(build-essential cmake pkg-config libwebsockets-dev libjansson-dev librocksdb-dev
       libjwt-dev libssl-dev libcurl4-openssl-dev libcmocka-dev libcairo2-dev libargon2-dev
-      openssl curl ca-certificates python3 fonts-dejavu-core)
-[ "$want_tests" = 1 ] && pkgs+=(chromium poppler-utils rocksdb-tools)
+      openssl curl ca-certificates python3 fonts-dejavu-core zlib1g-dev)
+[ "$want_tests" = 1 ] && pkgs+=(chromium poppler-utils rocksdb-tools prometheus)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -5,23 +5,27 @@
 #include "omega/server.h"
 #include "server_int.h"
 
+#include "omega/alert.h"
 #include "omega/collect.h"
 #include "omega/log.h"
 
 #include <libgen.h>
 #include <libwebsockets.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The system collectors: [0] CPU and memory at the real-time cadence, [1] everything else
+ * at system_monitor.monitoring_interval (only [0], with every source, when both are equal). */
 typedef struct collect_state {
-    omega_collector_t *collector;
-    omega_collect_runner_t *runner;
+    omega_collector_t *collector[2];
+    omega_collect_runner_t *runner[2];
     omega_tsdb_t *db;
-    int64_t last_error_log_ms; /* rate limit for write failures */
+    _Atomic int64_t last_error_log_ms; /* rate limit for write failures, both runners */
 } collect_state_t;
 
 static int sink_to_tsdb(void *ctx, const omega_point_t *points, size_t n)
@@ -32,12 +36,33 @@ static int sink_to_tsdb(void *ctx, const omega_point_t *points, size_t n)
     int rc = omega_tsdb_write(cs->db, points, n, &err);
     if (rc != 0) {
         int64_t now = omega_now_ms();
-        if (now - cs->last_error_log_ms > 60000) {
-            cs->last_error_log_ms = now;
+        int64_t last = atomic_load(&cs->last_error_log_ms);
+        if (now - last > 60000 &&
+            atomic_compare_exchange_strong(&cs->last_error_log_ms, &last, now))
             omega_log_warn("storing %zu collected samples failed: %s", n, err.message);
-        }
     }
     return rc;
+}
+
+/* Process failure detection: a watched process went away. Compilers end all the time and
+ * their status is rarely observable, so only a known non-zero status is a warning. */
+static void on_process_exit(void *ctx, const omega_process_event_t *ev)
+{
+    app_t *app = ctx;
+    if (ev->exit_code > 0 && app && app->alerts) {
+        /* Failure (status 1..127) or crash (128 + signal): the built-in event rule decides. */
+        char pid[24];
+        snprintf(pid, sizeof(pid), "%lld", (long long)ev->pid);
+        omega_label_t l[2] = {{"name", ev->name}, {"pid", pid}};
+        omega_alert_raise(app->alerts, "builtin-process-exit", l, 2, ev->exit_code, ev->ts_ms,
+                          NULL);
+    }
+    if (ev->exit_code > 0)
+        omega_log_warn("watched process %s (pid %lld) exited with status %d", ev->name,
+                       (long long)ev->pid, ev->exit_code);
+    else
+        omega_log_debug("watched process %s (pid %lld) ended (status %d)", ev->name,
+                        (long long)ev->pid, ev->exit_code);
 }
 
 static int file_exists(const char *path)
@@ -82,6 +107,13 @@ static int open_storage(app_t *app)
     o.max_series = (uint64_t)cfg->storage.max_series;
     o.compression = cfg->performance_monitor.storage_configuration.compression_enabled;
     o.sync_writes = strcmp(cfg->storage.sync_policy, "always") == 0;
+    o.chunk_max_samples = (uint32_t)cfg->storage.chunk_max_samples;
+    o.chunk_max_age_ms = cfg->storage.chunk_max_age_ms;
+    o.block_cache_size = cfg->storage.block_cache_size;
+    o.hourly_retention_ms = cfg->retention.hourly_aggregates_retention_ms;
+    o.daily_retention_ms = cfg->retention.daily_aggregates_retention_ms;
+    o.weekly_retention_ms = cfg->retention.weekly_aggregates_retention_ms;
+    o.monthly_retention_ms = cfg->retention.monthly_aggregates_retention_ms;
     omega_error_t err;
     omega_error_clear(&err);
     app->db = omega_tsdb_open(&o, &err);
@@ -95,8 +127,7 @@ static int open_storage(app_t *app)
 static int open_auth(app_t *app)
 {
     omega_auth_options_t ao;
-    omega_auth_options_init(&ao);
-    ao.token_ttl_ms = app->cfg->security.session_ttl_ms;
+    app_auth_options(app->cfg, &ao);
     omega_error_t err;
     omega_error_clear(&err);
     app->auth = omega_auth_create(app->db, &ao, &err);
@@ -123,33 +154,79 @@ static int open_auth(app_t *app)
     return 0;
 }
 
-/* CPU and memory feed the live dashboard: with real-time monitoring on they are sampled
- * at performance_monitor.metrics_collection_interval (1 s), else at the system monitor's
- * interval. */
-static int start_collectors(app_t *app, collect_state_t *cs)
+/* system_monitor's switches, filters and probe targets over the collector defaults. */
+static void system_options(const omega_config_t *cfg, omega_collect_options_t *o)
 {
-    const omega_config_t *cfg = app->cfg;
-    omega_collect_options_t co;
-    omega_collect_options_init(&co);
-    co.enable_cpu = cfg->system_monitor.enable_cpu_monitoring;
-    co.enable_memory = cfg->system_monitor.enable_memory_monitoring;
-    co.interval_ms = cfg->performance_monitor.enable_real_time_monitoring
-                         ? cfg->performance_monitor.metrics_collection_interval_ms
-                         : cfg->system_monitor.monitoring_interval_ms;
+    const omega_config_system_monitor_t *sm = &cfg->system_monitor;
+    omega_collect_options_init(o);
+    o->enable_cpu = o->enable_sensors = sm->enable_cpu_monitoring;
+    o->enable_memory = o->enable_vmstat = sm->enable_memory_monitoring;
+    o->enable_disk = sm->enable_disk_monitoring;
+    o->enable_network = sm->enable_network_monitoring;
+    o->enable_processes = sm->enable_process_monitoring;
+    o->enable_pressure = sm->enable_cpu_monitoring || sm->enable_memory_monitoring ||
+                         sm->enable_disk_monitoring;
+    o->probe_targets = (const char *const *)sm->probe_targets.items;
+    o->n_probe_targets = sm->probe_targets.n;
+    o->watch.include_omega = sm->process_filters.include_omega_processes;
+    o->watch.include_compilers = sm->process_filters.include_compiler_processes;
+    o->watch.exclude_system = sm->process_filters.exclude_system_processes;
+    o->watch.patterns = (const char *const *)sm->process_filters.custom_process_patterns.items;
+    o->watch.n_patterns = sm->process_filters.custom_process_patterns.n;
+    o->on_process_exit = on_process_exit;
+    o->interval_ms = sm->monitoring_interval_ms;
+    /* A probe pass must end well inside its interval. */
+    int64_t half = o->interval_ms / 2;
+    o->probe_timeout_ms = half > 1000 ? 1000 : half < 10 ? 10 : half;
+}
+
+static int start_one(collect_state_t *cs, int i, const omega_collect_options_t *co)
+{
     omega_error_t err;
     omega_error_clear(&err);
-    cs->db = app->db;
-    cs->collector = omega_collector_create(&co, &err);
-    if (!cs->collector) {
-        omega_log_error("cannot create the system collector: %s", err.message);
+    cs->collector[i] = omega_collector_create(co, &err);
+    if (!cs->collector[i]) {
+        omega_log_error("cannot create the system collector: %s%s%s", err.path,
+                        err.path[0] ? ": " : "", err.message);
         return -1;
     }
     omega_collect_sink_t sink = {.emit = sink_to_tsdb, .ctx = cs};
-    cs->runner = omega_collect_runner_start(cs->collector, co.interval_ms, &sink, &err);
-    if (!cs->runner) {
+    cs->runner[i] = omega_collect_runner_start(cs->collector[i], co->interval_ms, &sink, &err);
+    if (!cs->runner[i]) {
         omega_log_error("cannot start the system collector: %s", err.message);
         return -1;
     }
+    return 0;
+}
+
+/* CPU and memory feed the live dashboard: with real-time monitoring on they are sampled
+ * at performance_monitor.metrics_collection_interval (1 s), else at the system monitor's
+ * interval like every other source (docs/api.md "Collection cadence"). */
+static int start_collectors(app_t *app, collect_state_t *cs)
+{
+    const omega_config_t *cfg = app->cfg;
+    omega_collect_options_t all, fast, slow;
+    system_options(cfg, &all);
+    all.on_process_exit_ctx = app; /* exits raise alerts (app->alerts, started before) */
+    cs->db = app->db;
+    int64_t fast_ms = cfg->performance_monitor.enable_real_time_monitoring
+                          ? cfg->performance_monitor.metrics_collection_interval_ms
+                          : all.interval_ms;
+    if (fast_ms == all.interval_ms) {
+        if (start_one(cs, 0, &all) != 0)
+            return -1;
+        app->sysmon = all.enable_processes ? cs->collector[0] : NULL;
+        return 0;
+    }
+    fast = slow = all;
+    fast.interval_ms = fast_ms;
+    fast.enable_disk = fast.enable_network = fast.enable_sensors = fast.enable_processes = 0;
+    fast.n_probe_targets = 0;
+    fast.no_stat_processes = all.enable_processes; /* the slow collector's scan has them */
+    slow.enable_cpu = slow.enable_memory = slow.enable_vmstat = 0;
+    if (start_one(cs, 0, &fast) != 0 || start_one(cs, 1, &slow) != 0)
+        return -1;
+    app->sysmon = slow.enable_processes ? cs->collector[1] : NULL;
     return 0;
 }
 
@@ -193,14 +270,47 @@ static int start_http(app_t *app)
     return 0;
 }
 
+/* Alert rules are evaluated on the engine's own threads (never the event loop); it needs
+ * the store, so it stops before the store closes. */
+static void alert_to_live(void *ctx, const char *json, size_t len)
+{
+    hub_broadcast(ctx, json, len);
+}
+
+static int start_alerts(app_t *app)
+{
+    omega_alert_options_t ao;
+    omega_alert_options_init(&ao);
+    ao.cfg = app->cfg;
+    ao.on_event = alert_to_live;
+    ao.event_ctx = app->hub;
+    omega_error_t err;
+    omega_error_clear(&err);
+    app->alerts = omega_alert_create(app->db, &ao, &err);
+    if (!app->alerts) {
+        omega_log_error("cannot start alerting: %s", err.message);
+        return -1;
+    }
+    if (omega_alert_start(app->alerts) != 0) {
+        omega_log_error("cannot start the alerting threads");
+        return -1;
+    }
+    return 0;
+}
+
 static void stop_all(app_t *app, collect_state_t *cs)
 {
-    omega_collect_runner_stop(cs->runner);
+    omega_alert_stop(app->alerts); /* its events go to the hub: stop it first */
+    omega_collect_runner_stop(cs->runner[0]);
+    omega_collect_runner_stop(cs->runner[1]);
+    app->sysmon = NULL;
     hub_stop(app->hub);
     workers_stop(app->workers);
     http_server_destroy(app);
     hub_destroy(app->hub);
-    omega_collector_destroy(cs->collector);
+    omega_collector_destroy(cs->collector[0]);
+    omega_collector_destroy(cs->collector[1]);
+    omega_alert_destroy(app->alerts);
     omega_auth_destroy(app->auth);
     omega_tsdb_close(app->db);
     omega_config_destroy(app->cfg);
@@ -228,7 +338,7 @@ int omega_server_run(omega_config_t *cfg)
     resolve_web_root(&app);
     int rc = 1;
     if (open_storage(&app) == 0 && open_auth(&app) == 0 && start_http(&app) == 0 &&
-        start_collectors(&app, &cs) == 0) {
+        start_alerts(&app) == 0 && start_collectors(&app, &cs) == 0) {
         pthread_t sig_thread;
         if (pthread_create(&sig_thread, NULL, signal_main, &sw) == 0) {
             printf("omega-monitor: serving http://%s/  (dashboard files: %s)\n",

@@ -19,6 +19,7 @@ typedef struct http_pss {
     uint64_t inflight;     /* id of the request the workers hold, 0 when none */
     http_response_t *resp; /* response being written, owned */
     size_t sent;           /* body bytes written so far */
+    size_t body_cap;       /* request body bytes announced (buffer holds one more) */
     int headers_sent;      /* 1 once the status line and headers are out */
     int close_after;       /* close the connection after this response */
 } http_pss_t;
@@ -119,6 +120,8 @@ static http_request_t *request_from_wsi(struct lws *wsi)
     read_args(wsi, req);
     req->authorization = hdr_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
     req->content_type = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+    req->content_encoding = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_ENCODING);
+    req->accept = hdr_dup(wsi, WSI_TOKEN_HTTP_ACCEPT);
     req->api_key = custom_hdr_dup(wsi, "x-api-key:");
     lws_get_peer_simple(wsi, req->peer, sizeof(req->peer));
     req->id = next_request_id++;
@@ -145,6 +148,7 @@ static void dispatch(struct lws *wsi, http_pss_t *pss, app_t *app)
         http_response_t *r = http_response_error(503, "unavailable",
                                                  "server overloaded: request queue is full");
         http_response_add_header(r, "retry-after", "1");
+        stats_http_count(r->status);
         respond(wsi, pss, r);
         return;
     }
@@ -180,11 +184,18 @@ static int on_http(struct lws *wsi, http_pss_t *pss, app_t *app)
         http_request_free(pss->req);
         pss->req = NULL;
         pss->close_after = 1;
+        stats_http_count(early->status);
         respond(wsi, pss, early);
         return 0;
     }
     pss->req->body = omega_malloc((size_t)want + 1);
     pss->req->body[0] = '\0';
+    pss->body_cap = (size_t)want;
+    if (want == 0) {
+        /* lws does not always report completion of an empty body (PUT): dispatch now. */
+        dispatch(wsi, pss, app);
+        return 0;
+    }
     return 0;
 }
 
@@ -193,11 +204,10 @@ static int on_body(http_pss_t *pss, const void *in, size_t len, app_t *app)
     http_request_t *req = pss->req;
     if (!req || !req->body || len == 0)
         return 0; /* an early error response is on its way, or nothing to add */
-    if (req->body_len + len > app->cfg->server.max_body_size) {
-        return -1; /* more than announced: the peer is lying, drop it */
-    }
-    /* Content-Length was checked, but never trust it for the copy. */
-    req->body = omega_realloc(req->body, req->body_len + len + 1);
+    /* The buffer was sized from Content-Length (checked against the limit): more bytes
+     * than announced means the peer is lying, so drop the connection. */
+    if (len > pss->body_cap - req->body_len)
+        return -1;
     memcpy(req->body + req->body_len, in, len);
     req->body_len += len;
     req->body[req->body_len] = '\0';

@@ -136,6 +136,7 @@ uint64_t hub_conn_add(live_hub_t *h, struct lws *wsi)
     c->next = h->conns;
     h->conns = c;
     h->nconns++;
+    stats_live_clients_add(1);
     pthread_mutex_unlock(&h->mu);
     return c->id;
 }
@@ -148,6 +149,7 @@ void hub_conn_remove(live_hub_t *h, uint64_t id)
             conn_t *c = *pp;
             *pp = c->next;
             h->nconns--;
+            stats_live_clients_add(-1);
             free_subs(c->subs);
             free_frames(c->head);
             free(c);
@@ -160,11 +162,9 @@ void hub_conn_remove(live_hub_t *h, uint64_t id)
 int hub_subscribe(live_hub_t *h, uint64_t conn, const char *sub_id, const char *query,
                   int64_t interval_ms, omega_error_t *err)
 {
-    omega_selector_t *sel = NULL;
-    int rc = omega_selector_parse(query, &sel, err);
+    int rc = omega_query_check_instant_vector(query, err);
     if (rc != 0)
         return rc;
-    omega_selector_destroy(sel);
     pthread_mutex_lock(&h->mu);
     conn_t *c = find_conn(h, conn);
     sub_t *s = NULL;
@@ -222,6 +222,20 @@ void hub_send(live_hub_t *h, uint64_t conn, const char *text, size_t len)
         enqueue_locked(h, c, text, len);
     pthread_mutex_unlock(&h->mu);
     if (c && h->app->lws)
+        lws_cancel_service(h->app->lws);
+}
+
+void hub_broadcast(live_hub_t *h, const char *text, size_t len)
+{
+    int any = 0;
+    pthread_mutex_lock(&h->mu);
+    for (conn_t *c = h->conns; c; c = c->next)
+        if (c->nsubs) {
+            enqueue_locked(h, c, text, len);
+            any = 1;
+        }
+    pthread_mutex_unlock(&h->mu);
+    if (any && h->app->lws)
         lws_cancel_service(h->app->lws);
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The `omega-live.v1` WebSocket protocol of /api/v1/live: authentication (URL token or
- * a first auth message, 4401 otherwise within 5 s, and again when the token expires),
- * client messages (subscribe / unsubscribe), and writing the hub's queued frames. */
+/* The `omega-live.v1` WebSocket protocol of /api/v1/live: authentication (URL token, API
+ * key or a first auth message, 4401 otherwise within 5 s, and again when the token
+ * expires or stops verifying), one permission per client message type (the same check
+ * as the HTTP routes), and writing the hub's queued frames. */
 #include "server_int.h"
 
 #include "omega/buf.h"
@@ -16,12 +17,24 @@
 #define MAX_MESSAGE 65536
 #define CLOSE_UNAUTHORIZED 4401
 
+#define RECHECK_MAX_MS (24LL * 3600 * 1000) /* API keys never expire: re-arm daily */
+
 typedef struct live_pss {
     uint64_t conn;        /* hub connection id, 0 when not registered */
     int authed;           /* 1 once a valid token was presented */
     int64_t deadline_ms;  /* auth deadline, then token expiry (Unix ms) */
     omega_buf_t rx;       /* message being reassembled from fragments */
+    char *credential;     /* the token or API key presented (malloc'd), re-checked per message */
+    omega_principal_t who; /* whom it speaks for */
 } live_pss_t;
+
+/* What each client message needs; "auth" is how a socket gets a principal at all. */
+const live_message_perm_t live_message_perms[] = {
+    {"auth", PERM_PUBLIC},
+    {"subscribe", PERM_READ},
+    {"unsubscribe", PERM_READ},
+};
+const size_t live_n_message_perms = sizeof(live_message_perms) / sizeof(live_message_perms[0]);
 
 static int close_with(struct lws *wsi, int code, const char *reason)
 {
@@ -59,12 +72,41 @@ static int authenticate(struct lws *wsi, app_t *app, live_pss_t *pss, const char
     omega_principal_t who;
     omega_error_t err;
     omega_error_clear(&err);
-    if (omega_auth_verify(app->auth, token, &who, &err) != 0)
+    if (omega_auth_verify_credential(app->auth, token, &who, &err) != 0)
         return close_with(wsi, CLOSE_UNAUTHORIZED, err.message[0] ? err.message : "unauthorized");
     pss->authed = 1;
-    pss->deadline_ms = who.expires_at_ms;
+    pss->who = who;
+    char *copy = omega_strdup(token); /* token may be pss->credential itself */
+    free(pss->credential);
+    pss->credential = copy;
+    int64_t cap = omega_now_ms() + RECHECK_MAX_MS;
+    pss->deadline_ms = who.expires_at_ms < cap ? who.expires_at_ms : cap;
     arm_timer(wsi, pss->deadline_ms);
     return 0;
+}
+
+/* The permission a message type needs; -1 for an unknown type. */
+static int message_perm(const char *type)
+{
+    for (size_t i = 0; type && i < live_n_message_perms; i++)
+        if (strcmp(type, live_message_perms[i].type) == 0)
+            return (int)live_message_perms[i].perm;
+    return -1;
+}
+
+/* Same check as the HTTP router, per message: the credential must still verify (logout,
+ * disabling or deleting the user closes the socket at its next message) and allow perm.
+ * Returns 0 to go on, 1 when an error was sent, -1 when the socket is being closed. */
+static int authorize(struct lws *wsi, app_t *app, live_pss_t *pss, const char *id, int perm)
+{
+    omega_error_t err;
+    omega_error_clear(&err);
+    if (omega_auth_verify_credential(app->auth, pss->credential, &pss->who, &err) != 0)
+        return close_with(wsi, CLOSE_UNAUTHORIZED, err.message[0] ? err.message : "unauthorized");
+    if (omega_auth_allows(app->auth, &pss->who, (omega_perm_t)perm))
+        return 0;
+    send_error(app, pss, id, "forbidden: this credential may not use this message type");
+    return 1;
 }
 
 static int on_established(struct lws *wsi, app_t *app, live_pss_t *pss)
@@ -143,6 +185,9 @@ static int on_message(struct lws *wsi, app_t *app, live_pss_t *pss)
         rc = authenticate(wsi, app, pss, tok ? tok : "");
     } else if (!pss->authed) {
         rc = close_with(wsi, CLOSE_UNAUTHORIZED, "authenticate first");
+    } else if (message_perm(type) >= 0 && (rc = authorize(wsi, app, pss, id,
+                                                            message_perm(type))) != 0) {
+        rc = rc < 0 ? -1 : 0;
     } else if (type && strcmp(type, "subscribe") == 0) {
         rc = on_subscribe(app, pss, msg, id);
     } else if (type && strcmp(type, "unsubscribe") == 0) {
@@ -199,6 +244,8 @@ static int live_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             arm_timer(wsi, pss->deadline_ms);
             return 0;
         }
+        if (pss->authed && pss->who.is_api_key) /* keys do not expire: check it still exists */
+            return authenticate(wsi, app, pss, pss->credential);
         return close_with(wsi, CLOSE_UNAUTHORIZED,
                           pss->authed ? "token expired" : "authentication required");
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
@@ -210,6 +257,8 @@ static int live_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             hub_conn_remove(app->hub, pss->conn);
         if (pss) {
             omega_buf_deinit(&pss->rx);
+            free(pss->credential);
+            pss->credential = NULL;
             pss->conn = 0;
         }
         return 0;

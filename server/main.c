@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* omega-monitor's command line: `serve`, `--validate-config FILE`, `--version`, `--help`.
+/* omega-monitor's command line: `serve`, `user ...`, `--validate-config FILE`, `--version`,
+ * `--help`.
  * Settings come from built-in defaults, then the config file (--config or OMEGA_CONFIG),
  * then OMEGA_* environment variables, then command-line flags. */
 #include "omega/config.h"
@@ -14,6 +15,8 @@ extern char **environ;
 
 static const char usage[] =
     "usage: omega-monitor serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR]\n"
+    "       omega-monitor user add|passwd|disable|enable NAME [--role ROLE] [--email ADDR]\n"
+    "                          [--config FILE] [--data-dir DIR]   (server stopped)\n"
     "       omega-monitor --validate-config FILE\n"
     "       omega-monitor --version | --help\n"
     "\n"
@@ -89,8 +92,47 @@ static int cmd_serve(int argc, char **argv)
     return rc;
 }
 
+/* `omega-monitor user ...`: the config options are taken out here, the rest is the
+ * server module's (omega_server_user_command). */
+static int cmd_user(int argc, char **argv)
+{
+    const char *config_path = getenv("OMEGA_CONFIG"), *data_dir = NULL;
+    char **rest = calloc((size_t)argc + 1, sizeof(char *));
+    int n = 0;
+    if (!rest)
+        abort();
+    for (int i = 0; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--config") == 0)
+            config_path = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--data-dir") == 0)
+            data_dir = argv[++i];
+        else
+            rest[n++] = argv[i];
+    }
+    omega_config_t *cfg = NULL;
+    int rc = 1;
+    if (config_path && *config_path) {
+        if (omega_config_load_file(config_path, print_diag, NULL, &cfg) != 0)
+            goto out;
+    } else {
+        cfg = omega_config_create_default();
+    }
+    if (omega_config_apply_env(cfg, environ, print_diag, NULL) != 0)
+        goto out;
+    if (data_dir)
+        replace(&cfg->server.data_dir, data_dir);
+    omega_log_set_level(OMEGA_LOG_WARN);
+    rc = omega_server_user_command(cfg, n, rest);
+out:
+    omega_config_destroy(cfg);
+    free(rest);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "user") == 0)
+        return cmd_user(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return cmd_serve(argc - 2, argv + 2);
     if (argc == 3 && strcmp(argv[1], "--validate-config") == 0)

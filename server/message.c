@@ -22,6 +22,8 @@ void http_request_free(http_request_t *req)
     free(req->authorization);
     free(req->api_key);
     free(req->content_type);
+    free(req->content_encoding);
+    free(req->accept);
     free(req->body);
     for (size_t i = 0; i < req->n_params; i++)
         free(req->params[i]);

@@ -4,22 +4,9 @@
  * Handlers translate HTTP to module calls; they run on worker threads. */
 #include "server_int.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int role_allows(omega_role_t role, perm_t perm)
-{
-    switch (perm) {
-    case PERM_PUBLIC:
-    case PERM_READ:
-        return 1;
-    case PERM_INGEST:
-        return role == OMEGA_ROLE_DEVELOPER || role >= OMEGA_ROLE_ADMIN;
-    case PERM_ADMIN:
-        return role >= OMEGA_ROLE_ADMIN;
-    }
-    return 0;
-}
 
 /* ---- handlers ---- */
 
@@ -36,9 +23,13 @@ static http_response_t *h_live_plain(app_t *app, const http_request_t *req,
                                "this endpoint speaks WebSocket (subprotocol omega-live.v1)");
 }
 
+static http_response_t *h_routes(app_t *app, const http_request_t *req,
+                                 const omega_principal_t *who);
+
 static const route_t base_routes[] = {
     {"GET", "/healthz", PERM_PUBLIC, h_healthz},
     {"GET", "/api/v1/live", PERM_PUBLIC, h_live_plain},
+    {"GET", "/api/v1/admin/routes", PERM_ADMIN, h_routes},
 };
 
 static const route_table_t api_base_routes = {base_routes,
@@ -48,10 +39,42 @@ static const route_table_t api_base_routes = {base_routes,
 static const route_table_t *const tables[] = {
     &api_base_routes,
     &api_auth_routes,
+    &api_users_routes,
+    &api_keys_routes,
+    &api_audit_routes,
     &api_query_routes,
+    &api_ingest_routes,
+    &api_dashboards_routes,
+    &api_alerts_routes,
+    &api_system_routes,
 };
 
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
+
+/* GET /api/v1/admin/routes: every route with the permission it needs, in dispatch order
+ * (the admin panel shows it; the RBAC test walks it). The WebSocket's message types are
+ * listed too, with path "/api/v1/live#<type>". */
+static http_response_t *h_routes(app_t *app, const http_request_t *req,
+                                 const omega_principal_t *who)
+{
+    json_t *items = json_array();
+    for (size_t t = 0; t < N_TABLES; t++)
+        for (size_t i = 0; i < tables[t]->n; i++) {
+            const route_t *rt = &tables[t]->routes[i];
+            json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "method", rt->method, "path",
+                                                   rt->path, "permission",
+                                                   omega_perm_name(rt->perm)));
+        }
+    for (size_t i = 0; i < live_n_message_perms; i++)
+        json_array_append_new(items, json_pack("{s:s, s:s+, s:s}", "method", "WS", "path",
+                                               "/api/v1/live#", live_message_perms[i].type,
+                                               "permission",
+                                               omega_perm_name(live_message_perms[i].perm)));
+    json_t *root = json_pack("{s:o}", "items", items);
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return http_response_take(200, "application/json", text, strlen(text));
+}
 
 /* ---- dispatch ---- */
 
@@ -88,18 +111,22 @@ static http_response_t *unauthorized(const char *why)
     return r;
 }
 
+/* Session token or API key: "Authorization: Bearer <jwt|key>" or "X-API-Key: <key>". */
 static http_response_t *authenticate(app_t *app, const http_request_t *req,
                                      omega_principal_t *who)
 {
     const char *h = req->authorization;
-    if (!h)
+    if (!h && !req->api_key)
         return unauthorized("authentication required: send 'Authorization: Bearer <token>'");
-    if (strncasecmp(h, "Bearer ", 7) != 0)
+    if (h && strncasecmp(h, "Bearer ", 7) != 0)
         return unauthorized("unsupported authorization scheme; use 'Bearer <token>'");
     omega_error_t err;
     omega_error_clear(&err);
-    if (omega_auth_verify(app->auth, h + 7, who, &err) != 0)
-        return unauthorized(err.message[0] ? err.message : "invalid token");
+    int rc = omega_auth_verify_credential(app->auth, h ? h + 7 : req->api_key, who, &err);
+    if (rc == OMEGA_EACCES)
+        return unauthorized(err.message[0] ? err.message : "invalid credentials");
+    if (rc != 0)
+        return http_response_error(500, "internal", "cannot check credentials: %s", err.message);
     return NULL;
 }
 
@@ -147,7 +174,8 @@ http_response_t *router_handle(app_t *app, http_request_t *req)
         return r ? r : http_response_error(404, "not_found", "no such endpoint: %s %s",
                                            req->method, req->path);
     }
-    if (req->body_len && !omega_utf8_valid(req->body, req->body_len))
+    /* Encoded (gzip) bodies are binary: their handlers check the decoded text. */
+    if (req->body_len && !req->content_encoding && !omega_utf8_valid(req->body, req->body_len))
         return http_response_error(400, "bad_data", "request body is not valid UTF-8");
     omega_principal_t who;
     memset(&who, 0, sizeof(who));
@@ -155,9 +183,14 @@ http_response_t *router_handle(app_t *app, http_request_t *req)
         http_response_t *denied = authenticate(app, req, &who);
         if (denied)
             return denied;
-        if (!role_allows(who.role, route->perm))
+        if (!omega_auth_allows(app->auth, &who, route->perm)) {
+            if (who.is_api_key)
+                return http_response_error(403, "forbidden",
+                                           "API key lacks the '%s' permission for %s %s",
+                                           omega_perm_name(route->perm), req->method, req->path);
             return http_response_error(403, "forbidden", "role '%s' may not %s %s",
                                        omega_role_name(who.role), req->method, req->path);
+        }
     }
     return route->fn(app, req, &who);
 }

@@ -31,6 +31,8 @@ typedef struct http_request {
     char *authorization;  /* Authorization header value or NULL */
     char *api_key;        /* X-API-Key header value or NULL */
     char *content_type;   /* Content-Type header value or NULL */
+    char *content_encoding; /* Content-Encoding header value or NULL */
+    char *accept;         /* Accept header value or NULL */
     char *body;           /* request body (NUL-terminated) or NULL */
     size_t body_len;      /* bytes in body */
     char peer[64];        /* client address */
@@ -77,23 +79,33 @@ struct app {
     omega_config_t *cfg;          /* effective config (owned) */
     omega_tsdb_t *db;             /* store (owned) */
     omega_auth_t *auth;           /* users and tokens (owned) */
+    struct omega_alert_engine *alerts; /* alert rules and delivery (owned) */
     workers_t *workers;           /* HTTP worker pool (owned) */
     live_hub_t *hub;              /* live subscriptions (owned) */
     struct lws_context *lws;      /* event loop (owned by http.c) */
     char web_root[4096];          /* resolved static root */
     int64_t started_ms;           /* start time, for uptime */
+    struct omega_collector *_Atomic sysmon; /* the system collector with process monitoring,
+                                               NULL when off or not started yet (set by
+                                               app.c, read by api_system.c's workers) */
     atomic_int stopping;          /* set once by the signal thread */
 };
 
 /* ---- Routes: one table per API area (api_*.c), dispatched by routes.c ---- */
 
-/* Permissions of API.md's RBAC table. */
-typedef enum perm {
-    PERM_PUBLIC = 0, /* no credentials needed */
-    PERM_READ,       /* read metrics, dashboards, alerts, jobs, profiles */
-    PERM_INGEST,     /* write samples */
-    PERM_ADMIN,      /* rules, channels, schedules, config, users, keys */
-} perm_t;
+/* Permissions of API.md's RBAC table: the model lives in auth/ (omega_perm_t,
+ * omega_auth_allows, honouring security.access_control); route tables spell these. */
+typedef omega_perm_t perm_t;
+#define PERM_PUBLIC         OMEGA_PERM_PUBLIC         /* no credentials needed */
+#define PERM_AUTHENTICATED  OMEGA_PERM_AUTHENTICATED  /* any valid session or API key */
+#define PERM_READ           OMEGA_PERM_READ           /* metrics, dashboards, alerts, jobs */
+#define PERM_INGEST         OMEGA_PERM_INGEST         /* write samples */
+#define PERM_ACK            OMEGA_PERM_ACK            /* acknowledge / silence alerts */
+#define PERM_EXPORT         OMEGA_PERM_EXPORT         /* export reports and data (audited) */
+#define PERM_DASHBOARD      OMEGA_PERM_DASHBOARD_SAVE /* save shared dashboards */
+#define PERM_DASHBOARD_SAVE OMEGA_PERM_DASHBOARD_SAVE /* same, the long spelling */
+#define PERM_ADMIN          OMEGA_PERM_ADMIN          /* rules, channels, config, users, keys */
+#define PERM_SUPERUSER      OMEGA_PERM_SUPERUSER      /* audit, key rotation, erasure */
 
 typedef http_response_t *(*handler_fn)(app_t *app, const http_request_t *req,
                                        const omega_principal_t *who);
@@ -111,11 +123,49 @@ typedef struct route_table {
 } route_table_t;
 
 extern const route_table_t api_auth_routes;  /* api_auth.c */
+extern const route_table_t api_users_routes; /* api_users.c */
+extern const route_table_t api_keys_routes;  /* api_keys.c */
+extern const route_table_t api_audit_routes; /* api_audit.c */
+
+/* Fill o from cfg's security section (session lifetime, access_control roles, audit
+ * settings) over omega_auth_options_init()'s defaults. auth_setup.c. */
+void app_auth_options(const omega_config_t *cfg, omega_auth_options_t *o);
+
+/* Record an audit event for req (address from req->peer, actor and role from who, which
+ * may be NULL for unauthenticated requests); see omega_auth_audit(). api_audit.c. */
+void api_audit(app_t *app, const http_request_t *req, const omega_principal_t *who,
+               const char *action, const char *target, const char *outcome, const char *detail);
+
+/* The permission each WebSocket message type of /api/v1/live needs (live.c). */
+typedef struct live_message_perm {
+    const char *type; /* client message "type" */
+    perm_t perm;      /* what the socket's principal must be allowed */
+} live_message_perm_t;
+extern const live_message_perm_t live_message_perms[];
+extern const size_t live_n_message_perms;
 extern const route_table_t api_query_routes; /* api_query.c */
+extern const route_table_t api_ingest_routes; /* api_ingest.c */
+extern const route_table_t api_dashboards_routes; /* api_dashboards.c */
+extern const route_table_t api_alerts_routes; /* api_alerts.c */
+extern const route_table_t api_system_routes; /* api_system.c */
 
 /* Find the route, capture its path parameters into req->params, authenticate, authorise,
  * run the handler (worker threads). */
 http_response_t *router_handle(app_t *app, http_request_t *req);
+
+/* ---- Self metrics (stats.c): process-wide atomic counters, any thread ---- */
+struct omega_expo;
+/* One request answered by a worker: its path (grouped into query, ingest, metrics, other
+ * for the duration histogram), status code and handling time. */
+void stats_http_observe(const char *path, int code, int64_t duration_ns);
+/* One request answered by the loop itself (411, 413, 503 before any handler ran). */
+void stats_http_count(int code);
+/* One ingest request (write, import) with its status and the samples it stored. */
+void stats_ingest_request(int code, size_t samples);
+/* Live WebSocket clients: +1 on connect, -1 on disconnect. */
+void stats_live_clients_add(int delta);
+/* Write the omega_monitor_* families (storage figures read from app->db). */
+void stats_write(struct omega_expo *e, app_t *app);
 
 /* ---- Worker pool (workers.c) ---- */
 typedef http_response_t *(*workers_handler_fn)(app_t *app, http_request_t *req);
@@ -124,6 +174,8 @@ typedef http_response_t *(*workers_handler_fn)(app_t *app, http_request_t *req);
 workers_t *workers_start(app_t *app, int n, size_t queue_limit, workers_handler_fn fn);
 /* Queue a request (ownership passes on success). -1 when the queue is full. */
 int workers_submit(workers_t *w, http_request_t *req);
+/* Requests waiting for a worker now (any thread; for /metrics). */
+size_t workers_queued(workers_t *w);
 /* Take every finished response (a linked list, oldest first); loop thread. */
 http_response_t *workers_take_done(workers_t *w);
 /* Stop threads (finishing the request in hand) and free everything queued. */
@@ -151,6 +203,9 @@ int hub_subscribe(live_hub_t *h, uint64_t conn, const char *sub_id, const char *
 int hub_unsubscribe(live_hub_t *h, uint64_t conn, const char *sub_id);
 /* Any thread: queue a text frame for conn (copied). */
 void hub_send(live_hub_t *h, uint64_t conn, const char *text, size_t len);
+/* Any thread: queue a text frame (copied) for every connection holding at least one
+ * subscription, i.e. authenticated readers (alert events). */
+void hub_broadcast(live_hub_t *h, const char *text, size_t len);
 /* Loop thread: next frame for conn. Returns a malloc'd buffer with LWS_PRE headroom
  * (payload at buf + LWS_PRE, length *len) or NULL; *more says whether more wait. */
 unsigned char *hub_next_frame(live_hub_t *h, uint64_t conn, size_t *len, int *more);

@@ -46,7 +46,9 @@ static void *worker_main(void *arg)
         w->queued--;
         pthread_mutex_unlock(&w->mu);
 
+        int64_t t0 = omega_mono_ns();
         http_response_t *resp = w->fn(w->app, j->req);
+        stats_http_observe(j->req->path, resp->status, omega_mono_ns() - t0);
         resp->id = j->req->id;
         http_request_free(j->req);
         free(j);
@@ -105,6 +107,14 @@ int workers_submit(workers_t *w, http_request_t *req)
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     return 0;
+}
+
+size_t workers_queued(workers_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    size_t n = w->queued;
+    pthread_mutex_unlock(&w->mu);
+    return n;
 }
 
 http_response_t *workers_take_done(workers_t *w)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Reads: resolve label matchers to series through the postings of the series index,
  * check every matcher against each candidate's labels, then hand each series with its
- * samples in [start, end] (clipped to the raw retention) to the caller's callback.
+ * samples in [start, end] (clipped to the raw retention; sealed chunks merged with the
+ * in-memory head) to the caller's callback.
  * Matchers follow Prometheus: an absent label matches as "", regexes are fully anchored. */
 #include "storage_int.h"
 
@@ -218,56 +219,39 @@ static const char *label_value(const omega_series_t *s, const char *name)
     return "";
 }
 
-/* A growable vector of samples. */
-typedef struct sbuf {
-    omega_sample_t *v; /* samples, owned */
-    size_t n;          /* samples used */
-    size_t cap;        /* samples allocated */
-} sbuf_t;
-
-static int read_samples(omega_tsdb_t *db, uint64_t id, int64_t start, int64_t end, sbuf_t *buf,
-                        omega_error_t *err)
+/* Samples of id in [start, end]: the head is copied first, then the chunks are read
+ * (a seal that runs in between moves samples into chunks, which are then seen), and the
+ * two are merged with the head winning a shared timestamp (it holds the later write). */
+static int read_samples(omega_tsdb_t *db, uint64_t id, int64_t start, int64_t end,
+                        storage_sbuf_t *buf, storage_sbuf_t *head, omega_error_t *err)
 {
-    char lower[STORAGE_SAMPLE_KEY_LEN], upper[STORAGE_SAMPLE_KEY_LEN + 1];
-    storage_sample_key(lower, id, start);
-    /* end's key plus a 0x00 byte sorts after end's key and before end+1's: inclusive end. */
-    storage_sample_key(upper, id, end);
-    upper[STORAGE_SAMPLE_KEY_LEN] = '\0';
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, upper, sizeof(upper));
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(db->rdb, ro, db->cf[STORAGE_CF_SAMPLES]);
-    int rc = 0;
     buf->n = 0;
-    for (rocksdb_iter_seek(it, lower, sizeof(lower)); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
-        size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen);
-        const unsigned char *v = (const unsigned char *)rocksdb_iter_value(it, &vlen);
-        if (klen != STORAGE_SAMPLE_KEY_LEN || vlen != 8) {
-            rc = omega_error_set(err, OMEGA_ECORRUPT, "storage: malformed sample of series "
-                                 "%llu", (unsigned long long)id);
-            break;
-        }
-        uint64_t bits = 0;
-        for (int b = 7; b >= 0; b--)
-            bits = (bits << 8) | v[b];
-        if (buf->n == buf->cap) {
-            buf->cap = buf->cap ? buf->cap * 2 : 256;
-            buf->v = omega_realloc(buf->v, buf->cap * sizeof(*buf->v));
-        }
-        buf->v[buf->n].ts_ms = storage_sample_key_ts(k);
-        memcpy(&buf->v[buf->n].value, &bits, sizeof(bits));
-        buf->n++;
+    head->n = 0;
+    storage_head_copy(db, id, start, end, head);
+    int rc = storage_chunks_read(db, db->ropts, id, start, end, buf, err);
+    if (rc || head->n == 0)
+        return rc;
+    if (buf->n == 0 || head->v[0].ts_ms > buf->v[buf->n - 1].ts_ms) {
+        for (size_t i = 0; i < head->n; i++)
+            storage_sbuf_push(buf, head->v[i].ts_ms, head->v[i].value);
+        return 0;
     }
-    char *errptr = NULL;
-    rocksdb_iter_get_error(it, &errptr);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
-    if (errptr && rc == 0)
-        rc = storage_rocks_error(errptr, err, "sample read");
-    else
-        rocksdb_free(errptr);
-    return rc;
+    storage_sbuf_t chunks = *buf;
+    *buf = (storage_sbuf_t){0};
+    size_t i = 0, j = 0;
+    while (i < chunks.n || j < head->n) {
+        if (j == head->n || (i < chunks.n && chunks.v[i].ts_ms < head->v[j].ts_ms)) {
+            storage_sbuf_push(buf, chunks.v[i].ts_ms, chunks.v[i].value);
+            i++;
+        } else {
+            if (i < chunks.n && chunks.v[i].ts_ms == head->v[j].ts_ms)
+                i++;
+            storage_sbuf_push(buf, head->v[j].ts_ms, head->v[j].value);
+            j++;
+        }
+    }
+    free(chunks.v);
+    return 0;
 }
 
 /* One select or series_match call. */
@@ -279,7 +263,11 @@ typedef struct query {
     int64_t start, end;       /* sample range, inclusive, retention applied */
     omega_tsdb_series_cb cb;  /* caller's callback */
     void *ctx;                /* its context */
-    sbuf_t samples;           /* reused sample buffer */
+    storage_sbuf_t samples;   /* reused sample buffer */
+    storage_sbuf_t head;      /* reused head copy */
+    omega_tsdb_tier_t tier;   /* rollup tier, 0 = raw samples */
+    omega_tsdb_bucket_cb bcb; /* caller's callback for tiers */
+    storage_bbuf_t buckets;   /* reused bucket buffer */
 } query_t;
 
 /* Load, match and emit one candidate series; returns 0, the callback's stop value or an
@@ -299,8 +287,12 @@ static int visit_series(query_t *q, uint64_t id, omega_error_t *err)
     for (size_t i = 0; rc == 0 && i < q->n_cm; i++)
         if (!match_value(&q->cm[i], label_value(&s, q->cm[i].m->name)))
             goto out;
-    if (rc == 0 && q->with_samples) {
-        rc = read_samples(q->db, id, q->start, q->end, &q->samples, err);
+    if (rc == 0 && q->tier) {
+        rc = storage_tier_read(q->db, q->tier, id, q->start, q->end, &q->buckets, err);
+        if (rc == 0 && q->buckets.n > 0)
+            rc = q->bcb(q->ctx, &s, q->buckets.v, q->buckets.n);
+    } else if (rc == 0 && q->with_samples) {
+        rc = read_samples(q->db, id, q->start, q->end, &q->samples, &q->head, err);
         if (rc == 0 && q->samples.n > 0)
             rc = q->cb(q->ctx, &s, q->samples.v, q->samples.n);
     } else if (rc == 0) {
@@ -318,7 +310,7 @@ static int run_query(query_t *q, const omega_matcher_t *matchers, size_t n_match
 {
     cmatcher_t *cm = NULL;
     idvec_t ids = {0};
-    if (!q->db || !q->cb)
+    if (!q->db || (q->tier ? !q->bcb : !q->cb))
         return omega_error_set(err, OMEGA_EINVAL, "storage: no database or callback");
     int rc = compile_matchers(matchers, n_matchers, &cm, err);
     if (rc == 0 && q->with_samples && q->start > q->end)
@@ -333,6 +325,8 @@ out:
     free_matchers(cm, n_matchers);
     free(ids.v);
     free(q->samples.v);
+    free(q->head.v);
+    free(q->buckets.v);
     return rc;
 }
 
@@ -354,5 +348,17 @@ int omega_tsdb_series_match(omega_tsdb_t *db, const omega_matcher_t *matchers, s
                             omega_tsdb_series_cb cb, void *ctx, omega_error_t *err)
 {
     query_t q = {.db = db, .with_samples = 0, .cb = cb, .ctx = ctx};
+    return run_query(&q, matchers, n_matchers, err);
+}
+
+int omega_tsdb_select_tier(omega_tsdb_t *db, omega_tsdb_tier_t tier,
+                           const omega_matcher_t *matchers, size_t n_matchers,
+                           int64_t start_ms, int64_t end_ms, omega_tsdb_bucket_cb cb, void *ctx,
+                           omega_error_t *err)
+{
+    if (tier < OMEGA_TSDB_TIER_H1 || tier > OMEGA_TSDB_TIER_MO1)
+        return omega_error_set(err, OMEGA_EINVAL, "storage: unknown rollup tier %d", (int)tier);
+    query_t q = {.db = db, .with_samples = 1, .start = start_ms, .end = end_ms, .tier = tier,
+                 .bcb = cb, .ctx = ctx};
     return run_query(&q, matchers, n_matchers, err);
 }

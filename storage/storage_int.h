@@ -13,7 +13,7 @@
 
 #include "omega/tsdb.h"
 
-/* ---- On-disk layout (format version 1) ----
+/* ---- On-disk layout (format version 2; docs/storage.md has the full description) ----
  * default  "format_version"            -> u32 BE, STORAGE_FORMAT_VERSION. Storage-private
  *                                          metadata lives in `default`, never in `meta`
  *                                          (that CF belongs to the KV facade's users).
@@ -23,14 +23,26 @@
  *                                          metric name is posted as label "__name__")
  *          'N'                          -> next series id, u64 BE (ids start at 1)
  *          'C'                          -> number of series, u64 BE
- * samples  id (u64 BE) + ts (u64 BE of ts with the sign bit flipped) -> double, 8 B LE
+ * head     seq (u64 BE)                 -> one acknowledged write call: the head log
+ *                                          record (see head.c); deleted by range once
+ *                                          every sample in it is sealed in `raw`
+ * raw      id (u64 BE) + ts (u64 BE, sign bit flipped) -> chunk (codec.h); ts is at or
+ *                                          before the chunk's first sample; the chunks of
+ *                                          one series never overlap in time
+ * h1, d1, w1, mo1  id + bucket start (as raw) -> min, max, sum, last (f64 LE), count,
+ *                                          last ts (u64 BE): rollup.c
+ * default  'D' + id + hour start        -> seal generation (u64 BE) + first appended time
+ *                                          (or INT64_MIN: recompute), as raw keys: the
+ *                                          hour's rollups need updating
+ * samples  (format 1 only) id + ts      -> double; migrated into chunks on open
  * meta, alerts, audit, events: opaque keys/values of the KV facade.
  *
  * Canonical series key: varint(len) name, then per label (sorted by name, empty values
  * dropped) varint(len) lname varint(len) lvalue. Lengths are LEB128. */
-#define STORAGE_FORMAT_VERSION 1u
+#define STORAGE_FORMAT_VERSION 2u
 #define STORAGE_FORMAT_KEY "format_version"
 
+#define STORAGE_ROLLUP_MARK 'D'
 #define STORAGE_SERIES_FWD 'F'
 #define STORAGE_SERIES_REV 'R'
 #define STORAGE_SERIES_POST 'P'
@@ -49,11 +61,17 @@
 enum storage_cf {
     STORAGE_CF_DEFAULT = 0,
     STORAGE_CF_SERIES,
-    STORAGE_CF_SAMPLES,
+    STORAGE_CF_SAMPLES, /* format 1 per-sample keys, empty after migration */
     STORAGE_CF_META,
     STORAGE_CF_ALERTS,
     STORAGE_CF_AUDIT,
     STORAGE_CF_EVENTS,
+    STORAGE_CF_HEAD,
+    STORAGE_CF_RAW,
+    STORAGE_CF_H1, /* rollup tiers, in omega_tsdb_tier_t order */
+    STORAGE_CF_D1,
+    STORAGE_CF_W1,
+    STORAGE_CF_MO1,
     STORAGE_CF_COUNT
 };
 
@@ -82,6 +100,75 @@ typedef struct storage_index {
     _Atomic uint64_t n_series;   /* series on disk; written under create_lock */
 } storage_index_t;
 
+/* The unsealed samples of one series, in memory (their durable copy is the head log). */
+typedef struct storage_head {
+    struct storage_head *next; /* chain in the stripe's table */
+    uint64_t id;               /* series id */
+    omega_sample_t *s;         /* samples in arrival order, owned */
+    uint32_t n;                /* samples in s */
+    uint32_t cap;              /* samples allocated */
+    int64_t min_ts, max_ts;    /* time span of s (valid when n > 0) */
+    int64_t sealed_max;        /* last sealed timestamp when sealed_known */
+    uint64_t first_seq;        /* lowest head-log record holding one of s (n > 0) */
+    int64_t first_mono_ms;     /* monotonic ms when s became non-empty */
+    uint8_t sealed_known;      /* sealed_max is known (else ask RocksDB) */
+    uint8_t queued;            /* on the due list */
+    uint8_t sorted;            /* s strictly ascending by time */
+} storage_head_t;
+
+#define STORAGE_HEAD_STRIPES 64
+
+/* One lock stripe of the head table: heads whose id % STRIPES is this stripe's index. */
+typedef struct storage_head_stripe {
+    pthread_mutex_t lock;      /* guards everything below and the heads in it */
+    storage_head_t **buckets;  /* chains by id, owned */
+    size_t n_buckets;          /* power of two */
+    size_t n;                  /* heads in the table */
+} storage_head_stripe_t;
+
+/* Every series' head, the head log sequence and the sealing machinery. */
+typedef struct storage_heads {
+    storage_head_stripe_t stripe[STORAGE_HEAD_STRIPES]; /* the table */
+    pthread_rwlock_t seal_lock;  /* writers shared (log commit + append), sealing exclusive */
+    pthread_mutex_t due_lock;    /* guards due, n_due, cap_due */
+    uint64_t *due;               /* ids of heads to seal, owned */
+    size_t n_due, cap_due;       /* entries used / allocated */
+    _Atomic uint64_t next_seq;   /* next head-log record number */
+    _Atomic int64_t last_age_scan_ms; /* monotonic ms of the last scan for old heads */
+    _Atomic uint64_t head_samples;    /* samples in memory heads */
+    _Atomic uint64_t chunks_written;  /* chunks put by seal rounds since open */
+    uint64_t seal_gen;           /* seal rounds since open (rollup mark values) */
+    uint64_t log_floor;          /* head-log records below this are deleted */
+    uint64_t sealed_since_floor; /* heads sealed since log_floor was last recomputed */
+    uint32_t max_samples;        /* seal at this many samples */
+    int64_t max_age_ms;          /* seal at this span or wall-clock age */
+    int ready;                   /* locks initialised */
+} storage_heads_t;
+
+/* The rollup worker. */
+typedef struct storage_rollup {
+    pthread_t thread;         /* background recomputation */
+    pthread_mutex_t lock;     /* guards stop, kicked */
+    pthread_cond_t cond;      /* signalled by kicks and stop */
+    pthread_mutex_t run_lock; /* one pass at a time (thread or omega_tsdb_rollup_run) */
+    int stop;                 /* the thread must exit */
+    int kicked;               /* marks were added since the last pass */
+    int running;              /* thread started */
+    int ready;                /* locks initialised */
+} storage_rollup_t;
+
+/* State of one tier's retention compaction filter. */
+typedef struct storage_tier_filter {
+    omega_tsdb_t *db;         /* the store */
+    omega_tsdb_tier_t tier;   /* the tier filtered */
+} storage_tier_filter_t;
+
+/* A growable vector of buckets. */
+typedef struct storage_bbuf {
+    omega_tsdb_bucket_t *v; /* buckets, owned */
+    size_t n, cap;          /* used / allocated */
+} storage_bbuf_t;
+
 struct omega_tsdb {
     rocksdb_t *rdb;                                  /* the engine */
     rocksdb_options_t *db_opts;                      /* DB-wide options */
@@ -96,6 +183,14 @@ struct omega_tsdb {
     omega_tsdb_options_t opts;                       /* copy; opts.data_dir == data_dir */
     char *data_dir;                                  /* owned copy of the directory */
     storage_index_t index;                           /* series index cache and counters */
+    storage_heads_t heads;                           /* unsealed samples, sealing */
+    rocksdb_compactionfilter_t *raw_filter;          /* raw CF retention, or NULL */
+    rocksdb_block_based_table_options_t *raw_table;  /* raw CF table options */
+    rocksdb_cache_t *block_cache;                    /* shared block cache, or NULL */
+    rocksdb_writeoptions_t *seal_wopts;              /* seal batches: never fsync'd */
+    storage_rollup_t rollup;                         /* rollup worker */
+    storage_tier_filter_t tier_state[4];             /* h1..mo1 filter states */
+    rocksdb_compactionfilter_t *tier_filter[4];      /* h1..mo1 retention filters */
     _Atomic uint64_t samples_written;                /* samples acknowledged since open */
 };
 
@@ -148,5 +243,65 @@ void storage_index_add_counters(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint
  * or OMEGA_EIO. */
 int storage_index_reverse(omega_tsdb_t *db, uint64_t id, char **key, size_t *klen,
                           omega_error_t *err);
+
+/* A growable vector of samples. */
+typedef struct storage_sbuf {
+    omega_sample_t *v; /* samples, owned */
+    size_t n;          /* samples used */
+    size_t cap;        /* samples allocated */
+} storage_sbuf_t;
+
+void storage_sbuf_push(storage_sbuf_t *b, int64_t ts, double v);
+
+/* head.c: the in-memory heads and the head log.
+ * heads_init: locks and table (before RocksDB opens); deinit frees everything. */
+int storage_heads_init(storage_heads_t *h, uint32_t max_samples, int64_t max_age_ms);
+void storage_heads_deinit(storage_heads_t *h);
+/* Add the head-log record of n points (ids resolved) to wb; returns its sequence number.
+ * Call with seal_lock held shared, and commit wb before releasing it. */
+uint64_t storage_head_log_add(omega_tsdb_t *db, rocksdb_writebatch_t *wb, const uint64_t *ids,
+                              const omega_point_t *pts, size_t n);
+/* Append committed points to the memory heads (seal_lock shared). Returns 1 when a head
+ * became due for sealing. */
+int storage_heads_append(omega_tsdb_t *db, const uint64_t *ids, const omega_point_t *pts,
+                         size_t n, uint64_t seq);
+/* Copy series id's head samples in [start, end] into out (sorted, duplicates resolved:
+ * the latest write of a timestamp wins). */
+void storage_head_copy(omega_tsdb_t *db, uint64_t id, int64_t start, int64_t end,
+                       storage_sbuf_t *out);
+/* Append e's samples in [start, end] to out sorted, the last arrival of a time winning
+ * (caller holds e's stripe lock). */
+void storage_head_sorted(const storage_head_t *e, int64_t start, int64_t end,
+                         storage_sbuf_t *out);
+/* The stripe a series' head lives in, and the head itself (created when create is set). */
+storage_head_stripe_t *storage_head_stripe(storage_heads_t *h, uint64_t id);
+storage_head_t *storage_head_find(storage_head_stripe_t *st, uint64_t id, int create);
+/* Rebuild the heads from the head log (and migrate format-1 samples) at open. */
+int storage_heads_load(omega_tsdb_t *db, omega_error_t *err);
+
+/* seal.c: seal due heads (all = 1: every non-empty head). Takes seal_lock exclusively.
+ * Returns 0 or the RocksDB error (the heads then stay, durable in the log). */
+int storage_heads_seal(omega_tsdb_t *db, int all, omega_error_t *err);
+/* Whether a writer should run a seal round now (due heads, or an age scan is due). */
+int storage_heads_seal_wanted(omega_tsdb_t *db);
+/* Append the chunk samples of series id in [start, end] to out (sorted, unique), reading
+ * through ro. OMEGA_ECORRUPT names the damaged chunk in err. */
+int storage_chunks_read(omega_tsdb_t *db, const rocksdb_readoptions_t *ro, uint64_t id,
+                        int64_t start, int64_t end, storage_sbuf_t *out, omega_error_t *err);
+/* rollup.c: add the marks of the hours of sorted samples s to wb; the worker; reads of
+ * a tier (buckets of id starting in [bucket_start(start), end], expired ones left out);
+ * a tier's retention filter; a tier's retention. */
+void storage_rollup_mark(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint64_t id,
+                         const omega_sample_t *s, size_t n, uint64_t gen, int append);
+int storage_rollup_start(omega_tsdb_t *db);
+void storage_rollup_kick(omega_tsdb_t *db);
+void storage_rollup_stop(omega_tsdb_t *db);
+void storage_rollup_deinit(omega_tsdb_t *db);
+int storage_tier_read(omega_tsdb_t *db, omega_tsdb_tier_t tier, uint64_t id, int64_t start,
+                      int64_t end, storage_bbuf_t *out, omega_error_t *err);
+rocksdb_compactionfilter_t *storage_tier_filter_create(storage_tier_filter_t *tf);
+int64_t storage_tier_retention(const omega_tsdb_t *db, omega_tsdb_tier_t tier);
+/* The raw CF compaction filter (retention by the chunks' sample times). */
+rocksdb_compactionfilter_t *storage_raw_filter_create(omega_tsdb_t *db);
 
 #endif

@@ -4,6 +4,7 @@
  * The series index lives in index.c, writes in write.c, reads in select.c, KV in kv.c. */
 #include "storage_int.h"
 
+#include "codec.h"
 #include "omega/log.h"
 
 #include <dirent.h>
@@ -14,7 +15,8 @@
 #include <sys/stat.h>
 
 static const char *const cf_names[STORAGE_CF_COUNT] = {
-    "default", "series", "samples", "meta", "alerts", "audit", "events",
+    "default", "series", "samples", "meta", "alerts", "audit", "events", "head", "raw",
+    "h1", "d1", "w1", "mo1",
 };
 
 void omega_tsdb_options_init(omega_tsdb_options_t *o)
@@ -26,6 +28,12 @@ void omega_tsdb_options_init(omega_tsdb_options_t *o)
     o->max_series = 1000000;
     o->compression = 1;
     o->sync_writes = 1;
+    o->chunk_max_samples = 120;
+    o->chunk_max_age_ms = 2 * 3600LL * 1000;
+    o->hourly_retention_ms = 7 * 86400LL * 1000;
+    o->daily_retention_ms = 30 * 86400LL * 1000;
+    o->weekly_retention_ms = 365 * 86400LL * 1000;
+    o->monthly_retention_ms = 5 * 365 * 86400LL * 1000;
 }
 
 /* RocksDB failures repeat on every write when the disk is sick: log at most one per
@@ -156,10 +164,41 @@ static void build_options(omega_tsdb_t *db)
             db, retention_filter_destroy, retention_filter, retention_filter_name);
         rocksdb_options_set_compaction_filter(s, db->retention_filter);
     }
+    rocksdb_options_t *r = db->cf_opts[STORAGE_CF_RAW];
+    rocksdb_options_set_compression(r, db->opts.compression ? rocksdb_zstd_compression
+                                                            : rocksdb_no_compression);
+    rocksdb_options_set_compression_options(r, -14, 9, 0, 0); /* zstd level 9 */
+    /* Chunks are already dense: larger blocks let zstd find the redundancy left in
+     * keys and chunk headers (measured: see docs/storage.md). */
+    db->raw_table = rocksdb_block_based_options_create();
+    rocksdb_block_based_options_set_block_size(db->raw_table, 64 * 1024);
+    if (db->opts.block_cache_size) {
+        db->block_cache = rocksdb_cache_create_lru(db->opts.block_cache_size);
+        rocksdb_block_based_options_set_block_cache(db->raw_table, db->block_cache);
+    }
+    rocksdb_options_set_block_based_table_factory(r, db->raw_table);
+    db->raw_filter = storage_raw_filter_create(db);
+    rocksdb_options_set_compaction_filter(r, db->raw_filter);
+    for (int t = 0; t < 4; t++) {
+        rocksdb_options_t *to = db->cf_opts[STORAGE_CF_H1 + t];
+        rocksdb_options_set_compression(to, db->opts.compression ? rocksdb_zstd_compression
+                                                                 : rocksdb_no_compression);
+        db->tier_state[t] = (storage_tier_filter_t){db, (omega_tsdb_tier_t)(t + 1)};
+        db->tier_filter[t] = storage_tier_filter_create(&db->tier_state[t]);
+        rocksdb_options_set_compaction_filter(to, db->tier_filter[t]);
+    }
+    /* head-log records live for minutes: compressing them is wasted CPU */
+    rocksdb_options_set_compression(db->cf_opts[STORAGE_CF_HEAD], rocksdb_no_compression);
+    /* ...and most are deleted (by range) before a flush: a small memtable bounds RSS */
+    rocksdb_options_set_write_buffer_size(db->cf_opts[STORAGE_CF_HEAD], 16u << 20);
     db->extra_opts = rocksdb_options_create_copy(db->db_opts);
     db->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(db->wopts, db->opts.sync_writes ? 1 : 0);
     db->ropts = rocksdb_readoptions_create();
+    /* A lost seal batch only leaves the head-log records it would have deleted, and the
+     * next synced write (or close) syncs it anyway: no fsync of its own. */
+    db->seal_wopts = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(db->seal_wopts, 0);
 }
 
 static int known_cf(const char *name)
@@ -221,9 +260,22 @@ static int open_rocks(omega_tsdb_t *db, omega_error_t *err)
     return rc;
 }
 
-/* Write the format version into a new store; refuse a store written by a newer format. */
-static int check_format(omega_tsdb_t *db, omega_error_t *err)
+static int put_format(omega_tsdb_t *db, omega_error_t *err)
 {
+    char *errptr = NULL;
+    char buf[4] = {0, 0, 0, (char)STORAGE_FORMAT_VERSION};
+    rocksdb_put_cf(db->rdb, db->wopts, db->cf[STORAGE_CF_DEFAULT], STORAGE_FORMAT_KEY,
+                   strlen(STORAGE_FORMAT_KEY), buf, sizeof(buf), &errptr);
+    if (errptr)
+        return storage_rocks_error(errptr, err, "format version write");
+    return 0;
+}
+
+/* Refuse a store written by a newer format; *upgrade is set for a new or older store
+ * (the caller writes the version once the heads are loaded and format 1 is migrated). */
+static int check_format(omega_tsdb_t *db, int *upgrade, omega_error_t *err)
+{
+    *upgrade = 1;
     char *errptr = NULL;
     size_t vlen = 0;
     rocksdb_column_family_handle_t *cf = db->cf[STORAGE_CF_DEFAULT];
@@ -244,13 +296,8 @@ static int check_format(omega_tsdb_t *db, omega_error_t *err)
                                    "supports up to %u",
                                    db->data_dir, v, STORAGE_FORMAT_VERSION);
         }
-        return 0;
+        *upgrade = v < STORAGE_FORMAT_VERSION;
     }
-    char buf[4] = {0, 0, 0, (char)STORAGE_FORMAT_VERSION};
-    rocksdb_put_cf(db->rdb, db->wopts, cf, STORAGE_FORMAT_KEY, strlen(STORAGE_FORMAT_KEY), buf,
-                   sizeof(buf), &errptr);
-    if (errptr)
-        return storage_rocks_error(errptr, err, "format version write");
     return 0;
 }
 
@@ -273,13 +320,23 @@ omega_tsdb_t *omega_tsdb_open(const omega_tsdb_options_t *o, omega_error_t *err)
     db->opts.data_dir = db->data_dir;
     atomic_init(&db->samples_written, 0);
     build_options(db);
-    if (storage_index_init_locks(&db->index) != 0) {
+    uint32_t max_samples = o->chunk_max_samples;
+    if (max_samples == 0 || max_samples > STORAGE_CHUNK_MAX_SAMPLES)
+        max_samples = max_samples ? STORAGE_CHUNK_MAX_SAMPLES : 120;
+    if (storage_index_init_locks(&db->index) != 0 ||
+        storage_heads_init(&db->heads, max_samples, o->chunk_max_age_ms) != 0) {
         omega_error_set(err, OMEGA_EIO, "storage: cannot initialise index locks");
         goto fail;
     }
-    if (open_rocks(db, err) != 0 || check_format(db, err) != 0 ||
-        storage_index_init(db, err) != 0)
+    int upgrade = 0;
+    if (open_rocks(db, err) != 0 || check_format(db, &upgrade, err) != 0 ||
+        storage_index_init(db, err) != 0 || storage_heads_load(db, err) != 0 ||
+        (upgrade && put_format(db, err) != 0))
         goto fail;
+    if (storage_rollup_start(db) != 0) {
+        omega_error_set(err, OMEGA_EIO, "storage: cannot start the rollup thread");
+        goto fail;
+    }
     omega_log_info("storage: opened %s (series %llu)", db->data_dir,
                    (unsigned long long)atomic_load(&db->index.n_series));
     return db;
@@ -312,12 +369,38 @@ static void flush_all(omega_tsdb_t *db)
     rocksdb_flushoptions_destroy(fo);
 }
 
+/* The head log and the format-1 samples CF only hold deleted ranges once everything is
+ * sealed: compact what reached SST files so those tombstones leave the disk. */
+static void compact_logs(omega_tsdb_t *db)
+{
+    int cfs[] = {STORAGE_CF_HEAD, STORAGE_CF_SAMPLES};
+    for (size_t i = 0; i < sizeof(cfs) / sizeof(cfs[0]); i++) {
+        uint64_t v = 0;
+        if (rocksdb_property_int_cf(db->rdb, db->cf[cfs[i]], "rocksdb.live-sst-files-size",
+                                    &v) == 0 && v > 0)
+            rocksdb_compact_range_cf(db->rdb, db->cf[cfs[i]], NULL, 0, NULL, 0);
+    }
+}
+
 void omega_tsdb_close(omega_tsdb_t *db)
 {
     if (!db)
         return;
+    storage_rollup_stop(db);
+    if (db->rdb && db->heads.ready) {
+        omega_error_t err;
+        /* Seal every head so the data directory holds only chunks after a clean close,
+         * and bring the rollups up to date with them. */
+        if (storage_heads_seal(db, 1, &err) != 0)
+            omega_log_error("storage: sealing heads at close of %s failed: %s (the head log "
+                            "keeps them)", db->data_dir, err.message);
+        if (db->rollup.ready && omega_tsdb_rollup_run(db, &err) != 0)
+            omega_log_error("storage: rollups at close of %s failed: %s (redone at the next "
+                            "open)", db->data_dir, err.message);
+    }
     if (db->rdb) {
         flush_all(db);
+        compact_logs(db);
         for (int i = 0; i < STORAGE_CF_COUNT; i++)
             rocksdb_column_family_handle_destroy(db->cf[i]);
         for (size_t i = 0; i < db->n_extra_cf; i++)
@@ -334,11 +417,24 @@ void omega_tsdb_close(omega_tsdb_t *db)
         rocksdb_options_destroy(db->db_opts);
     if (db->retention_filter)
         rocksdb_compactionfilter_destroy(db->retention_filter);
+    if (db->raw_filter)
+        rocksdb_compactionfilter_destroy(db->raw_filter);
+    for (int t = 0; t < 4; t++)
+        if (db->tier_filter[t])
+            rocksdb_compactionfilter_destroy(db->tier_filter[t]);
+    storage_rollup_deinit(db);
+    if (db->raw_table)
+        rocksdb_block_based_options_destroy(db->raw_table);
+    if (db->block_cache)
+        rocksdb_cache_destroy(db->block_cache);
+    if (db->seal_wopts)
+        rocksdb_writeoptions_destroy(db->seal_wopts);
     if (db->wopts)
         rocksdb_writeoptions_destroy(db->wopts);
     if (db->ropts)
         rocksdb_readoptions_destroy(db->ropts);
     storage_index_deinit(&db->index);
+    storage_heads_deinit(&db->heads);
     free(db->data_dir);
     free(db);
 }
@@ -377,6 +473,8 @@ void omega_tsdb_stats(omega_tsdb_t *db, omega_tsdb_stats_t *out)
         return;
     out->series = atomic_load(&db->index.n_series);
     out->samples_written = atomic_load(&db->samples_written);
+    out->head_samples = atomic_load(&db->heads.head_samples);
+    out->chunks_written = atomic_load(&db->heads.chunks_written);
     for (int i = 0; i < STORAGE_CF_COUNT; i++) {
         uint64_t v = 0;
         if (rocksdb_property_int_cf(db->rdb, db->cf[i], "rocksdb.live-sst-files-size", &v) == 0)
@@ -385,12 +483,25 @@ void omega_tsdb_stats(omega_tsdb_t *db, omega_tsdb_stats_t *out)
     out->disk_bytes += wal_bytes(db->data_dir);
 }
 
+int omega_tsdb_flush(omega_tsdb_t *db, omega_error_t *err)
+{
+    if (!db)
+        return omega_error_set(err, OMEGA_EINVAL, "storage: no database");
+    return storage_heads_seal(db, 1, err);
+}
+
 int omega_tsdb_compact(omega_tsdb_t *db, omega_error_t *err)
 {
     if (!db)
         return omega_error_set(err, OMEGA_EINVAL, "storage: no database");
+    int rc = storage_heads_seal(db, 1, err);
+    if (rc == 0)
+        rc = omega_tsdb_rollup_run(db, err);
     /* A full-range manual compaction flushes the memtable first and runs the retention
-     * filter over every sample. */
-    rocksdb_compact_range_cf(db->rdb, db->cf[STORAGE_CF_SAMPLES], NULL, 0, NULL, 0);
-    return 0;
+     * filters over every chunk, rollup bucket (and any format-1 sample). */
+    int cfs[] = {STORAGE_CF_RAW,  STORAGE_CF_HEAD, STORAGE_CF_SAMPLES, STORAGE_CF_H1,
+                 STORAGE_CF_D1,   STORAGE_CF_W1,   STORAGE_CF_MO1,     STORAGE_CF_DEFAULT};
+    for (size_t i = 0; i < sizeof(cfs) / sizeof(cfs[0]); i++)
+        rocksdb_compact_range_cf(db->rdb, db->cf[cfs[i]], NULL, 0, NULL, 0);
+    return rc;
 }

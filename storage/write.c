@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* omega_tsdb_write: validate every point, resolve series ids (cache, then disk, then
- * create), and store samples plus any new series in one RocksDB WriteBatch, so a failed
- * write leaves nothing behind. Series creation holds the index's create lock across the
+ * create), and store the head-log record of the samples plus any new series in one
+ * RocksDB WriteBatch, so a failed write leaves nothing behind; then append the samples to
+ * the in-memory heads and run a seal round when one is due. Series creation holds the index's create lock across the
  * batch write; writes to known series take no lock beyond a cache read. */
 #include "storage_int.h"
 
@@ -157,20 +158,6 @@ static size_t resolve_cached(omega_tsdb_t *db, write_plan_t *plan)
     return missing;
 }
 
-static void add_samples(omega_tsdb_t *db, rocksdb_writebatch_t *wb, const omega_point_t *pts,
-                        const write_plan_t *plan)
-{
-    char key[STORAGE_SAMPLE_KEY_LEN], val[8];
-    for (size_t i = 0; i < plan->n; i++) {
-        uint64_t bits;
-        memcpy(&bits, &pts[i].value, sizeof(bits));
-        for (int b = 0; b < 8; b++)
-            val[b] = (char)(bits >> (8 * b)); /* little-endian IEEE 754 */
-        storage_sample_key(key, plan->ids[i], pts[i].ts_ms);
-        rocksdb_writebatch_put_cf(wb, db->cf[STORAGE_CF_SAMPLES], key, sizeof(key), val, 8);
-    }
-}
-
 static int commit(omega_tsdb_t *db, rocksdb_writebatch_t *wb, omega_error_t *err)
 {
     char *errptr = NULL;
@@ -217,7 +204,7 @@ static int resolve_create(omega_tsdb_t *db, write_plan_t *plan, rocksdb_writebat
 /* The slow path: some series are not cached. Holds the create lock through the write so
  * ids and counters stay consistent and a failed write leaves no trace in memory either. */
 static int write_creating(omega_tsdb_t *db, const omega_point_t *pts, write_plan_t *plan,
-                          rocksdb_writebatch_t *wb, omega_error_t *err)
+                          rocksdb_writebatch_t *wb, uint64_t *seq, omega_error_t *err)
 {
     storage_index_t *ix = &db->index;
     storage_idmap_t fresh;
@@ -226,7 +213,7 @@ static int write_creating(omega_tsdb_t *db, const omega_point_t *pts, write_plan
     pthread_mutex_lock(&ix->create_lock);
     int rc = resolve_create(db, plan, wb, &fresh, &n_new, err);
     if (rc == 0) {
-        add_samples(db, wb, pts, plan);
+        *seq = storage_head_log_add(db, wb, plan->ids, pts, plan->n);
         rc = commit(db, wb, err);
     }
     if (rc == 0 && n_new) {
@@ -249,18 +236,32 @@ int omega_tsdb_write(omega_tsdb_t *db, const omega_point_t *points, size_t n, om
         return 0;
     write_plan_t plan = {0};
     rocksdb_writebatch_t *wb = NULL;
+    uint64_t seq = 0;
+    int due = 0;
     int rc = plan_build(db, &plan, points, n, err);
     if (rc)
         goto out;
     wb = rocksdb_writebatch_create();
+    /* Shared: many writers commit at once (RocksDB groups their WAL syncs); a seal round
+     * takes the lock exclusively, so it never sees a record committed but not appended. */
+    pthread_rwlock_rdlock(&db->heads.seal_lock);
     if (resolve_cached(db, &plan) == 0) {
-        add_samples(db, wb, points, &plan);
+        seq = storage_head_log_add(db, wb, plan.ids, points, n);
         rc = commit(db, wb, err);
     } else {
-        rc = write_creating(db, points, &plan, wb, err);
+        rc = write_creating(db, points, &plan, wb, &seq, err);
     }
     if (rc == 0)
+        due = storage_heads_append(db, plan.ids, points, n, seq);
+    pthread_rwlock_unlock(&db->heads.seal_lock);
+    if (rc == 0)
         atomic_fetch_add(&db->samples_written, n);
+    if (rc == 0 && (due || storage_heads_seal_wanted(db))) {
+        omega_error_t serr;
+        /* The write is acknowledged already; a failed seal is logged and retried. */
+        if (storage_heads_seal(db, 0, &serr) != 0)
+            omega_log_warn("storage: sealing chunks failed: %s", serr.message);
+    }
 out:
     if (wb)
         rocksdb_writebatch_destroy(wb);

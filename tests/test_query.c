@@ -91,6 +91,7 @@ static void test_selector_rejects(void **state)
     assert_rejects("up[5m]", "range selectors", 3);
     assert_rejects("up + 1", "unexpected '+'", 4);
     assert_rejects("up{job=~\"(\"}", "invalid regular expression", 0);
+    assert_rejects("up{job=~\"((a{255}){255}){255}\"}", "repetition count over 1000", 0);
     assert_rejects("{job=\"\"}", "non-empty matcher", 1);
     assert_rejects("{job=~\".*\"}", "non-empty matcher", 1);
     assert_rejects("{job!=\"x\"}", "non-empty matcher", 1);
@@ -219,10 +220,20 @@ static void test_instant_bad_query(void **state)
     qfix_t *f = *state;
     omega_vector_t *v = (omega_vector_t *)0x1;
     omega_error_t err;
-    assert_int_equal(omega_query_instant(f->db, "sum(cpu_usage)", f->now, &v, &err),
+    assert_int_equal(omega_query_instant(f->db, "ceil(cpu_usage)", f->now, &v, &err),
                      OMEGA_EINVAL);
     assert_null(v);
     assert_non_null(strstr(err.message, "not supported"));
+    /* Valid, but not an instant vector. */
+    v = (omega_vector_t *)0x1;
+    assert_int_equal(omega_query_instant(f->db, "1 + 1", f->now, &v, &err), OMEGA_EINVAL);
+    assert_null(v);
+    assert_non_null(strstr(err.message, "instant vector"));
+    /* Aggregations now work through the engine. */
+    assert_int_equal(omega_query_instant(f->db, "sum(cpu_usage)", f->now, &v, &err), 0);
+    assert_int_equal(v->n, 1);
+    assert_true(isnan(v->items[0].value)); /* 20 + NaN */
+    omega_vector_destroy(v);
 }
 
 int main(void)

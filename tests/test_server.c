@@ -145,7 +145,7 @@ static void test_wrong_method_is_405_with_allow(void **state)
     assert_int_equal(r.status, 405);
     assert_error_shape(&r, "method_not_allowed");
     assert_non_null(httpc_header(&r, "allow", h, sizeof(h)));
-    assert_string_equal(h, "GET");
+    assert_string_equal(h, "GET, POST"); /* Prometheus' API takes form POSTs too */
     httpc_resp_free(&r);
 }
 
@@ -181,6 +181,16 @@ static void test_empty_body_is_handled(void **state)
     assert_int_equal(httpc_raw(F.port, raw, strlen(raw), &r), 0);
     assert_int_equal(r.status, 400);
     assert_error_shape(&r, "bad_data");
+    httpc_resp_free(&r);
+}
+
+static void test_empty_put_body_is_answered(void **state)
+{
+    /* An empty PUT body must still reach the router (here: no such route). */
+    httpc_resp_t r;
+    const char *raw = "PUT /api/v1/query HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    assert_int_equal(httpc_raw(F.port, raw, strlen(raw), &r), 0);
+    assert_int_equal(r.status, 405);
     httpc_resp_free(&r);
 }
 
@@ -388,12 +398,12 @@ static void test_live_auth_message_and_bad_messages(void **state)
     assert_int_equal(wsc_send_text(&c, msg), 0);
     static const char *const bad[] = {
         "not json",
-        "{\"type\":\"subscribe\",\"id\":\"q\",\"query\":\"rate(x[5m])\"}",
+        "{\"type\":\"subscribe\",\"id\":\"q\",\"query\":\"x[5m]\"}",
         "{\"type\":\"subscribe\",\"id\":\"q\",\"query\":\"x\",\"interval_ms\":5}",
         "{\"type\":\"subscribe\",\"id\":\"q\",\"query\":\"x\",\"bogus\":1}",
         "{\"type\":\"dance\"}",
     };
-    static const char *const needles[] = {"", "not supported", "interval_ms", "unknown field",
+    static const char *const needles[] = {"", "instant vector", "interval_ms", "unknown field",
                                           "type"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(wsc_send_text(&c, bad[i]), 0);
@@ -402,12 +412,17 @@ static void test_live_auth_message_and_bad_messages(void **state)
         assert_non_null(strstr(json_string_value(json_object_get(j, "error")), needles[i]));
         json_decref(j);
     }
-    /* Still usable afterwards. */
+    /* Still usable afterwards, with a full PromQL expression. */
     assert_int_equal(wsc_send_text(&c, "{\"type\":\"subscribe\",\"id\":\"l\","
-                                       "\"query\":\"system_memory_total_bytes\"}"),
+                                       "\"query\":\"sum(system_memory_total_bytes) / 2\"}"),
                      0);
     assert_int_equal(recv_json(&c, 3000, &j, &code), 1);
     assert_string_equal(json_string_value(json_object_get(j, "type")), "samples");
+    json_t *series = json_object_get(j, "series");
+    assert_int_equal(json_array_size(series), 1);
+    /* Aggregation drops the metric name: the label set is empty. */
+    assert_int_equal(json_object_size(json_object_get(json_array_get(series, 0), "metric")), 0);
+    assert_true(json_number_value(json_object_get(json_array_get(series, 0), "value")) > 0);
     json_decref(j);
     wsc_close(&c);
 }
@@ -440,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_body_without_length_is_411),
         cmocka_unit_test(test_huge_body_is_413),
         cmocka_unit_test(test_empty_body_is_handled),
+        cmocka_unit_test(test_empty_put_body_is_answered),
         cmocka_unit_test(test_login_bad_inputs),
         cmocka_unit_test(test_login_success_shape),
         cmocka_unit_test(test_query_needs_token),

@@ -1,26 +1,48 @@
 // SPDX-License-Identifier: Apache-2.0
-// Dashboard entry point: shows the login view or the live view, wires the header (role,
-// theme, logout) and the window selector, and returns to login when the token expires or
-// the live stream rejects it. Exposes the read-only test hook window.__omegaLive.
+// Dashboard entry point: login/logout, the header (role, navigation, theme), and the hash
+// router that starts and stops one view controller at a time (#/live, #/history, #/compare,
+// #/dashboards[/<id>], #/kiosk, #/admin). Returns to login when the token expires or the
+// server rejects it. Exposes read-only test hooks window.__omegaLive and window.__omega.
 
-import { currentSession, login, logout, LoginError, msUntilExpiry } from './js/session.js';
+import { setUnauthorizedHandler } from './js/api.js';
+import { AdminView } from './js/admin.js';
+import { CompareView } from './js/compare.js';
 import { Dashboard } from './js/dashboard.js';
+import { DashboardsView } from './js/dashboards.js';
+import { HistoryView } from './js/history.js';
+import { KioskView } from './js/kiosk.js';
+import { canEditRole, isAdminRole, Router } from './js/router.js';
+import { currentSession, login, logout, LoginError, msUntilExpiry } from './js/session.js';
 import { initTheme } from './js/theme.js';
 
 const $ = (id) => document.getElementById(id);
 const WINDOW_KEY = 'omega.window.min';
 const WINDOWS_MIN = [1, 5, 15, 60];
+const SECTIONS = {
+  live: 'live-view', history: 'history-view', compare: 'compare-view', dashboards: 'dashboards-view', admin: 'admin-view',
+};
+const ROUTES = { live: {}, history: {}, compare: {}, dashboards: {}, kiosk: {}, admin: { admin: true } };
 
-let dashboard = null;
+let view = null; // {name, ctl}
 let expiryTimer = 0;
+let router = null;
 
 /**
- * Test/diagnostic hook (read-only): points(id) is the number of data points the live chart
- * 'cpu' or 'mem' currently holds, all series together; 0 when the live view is not shown.
- * tests/browser/live.test.mjs polls it to see the charts grow.
+ * Test/diagnostic hooks (read-only). __omegaLive.points(id): points held by the live chart
+ * 'cpu', 'mem', 'disk' or 'net'. __omega.view(): current view name; __omega.points(): points
+ * held by the current view's charts/panels; __omega.kiosk(): kiosk status or null.
  */
 Object.defineProperty(window, '__omegaLive', {
-  value: Object.freeze({ points: (id) => (dashboard ? dashboard.points(id) : 0) }),
+  value: Object.freeze({ points: (id) => (view && view.name === 'live' ? view.ctl.points(id) : 0) }),
+  writable: false,
+  configurable: false,
+});
+Object.defineProperty(window, '__omega', {
+  value: Object.freeze({
+    view: () => (view ? view.name : ''),
+    points: () => (view && view.ctl.points ? view.ctl.points() : 0),
+    kiosk: () => (view && view.name === 'kiosk' ? view.ctl.status() : null),
+  }),
   writable: false,
   configurable: false,
 });
@@ -30,13 +52,19 @@ function windowMinutes() {
   return WINDOWS_MIN.includes(saved) ? saved : 5;
 }
 
+function stopView() {
+  if (view) {
+    view.ctl.stop();
+    view = null;
+  }
+  for (const id of [...Object.values(SECTIONS), 'denied-view']) $(id).hidden = true;
+  $('conn').hidden = true;
+}
+
 function showLogin(notice = '') {
   clearTimeout(expiryTimer);
-  if (dashboard) {
-    dashboard.stop();
-    dashboard = null;
-  }
-  $('live-view').hidden = true;
+  stopView();
+  $('nav').hidden = true;
   $('logout').hidden = true;
   $('role').hidden = true;
   $('login-notice').textContent = notice;
@@ -64,18 +92,89 @@ function armExpiry(session) {
   }, wait);
 }
 
-function showLive(session) {
+const token = () => currentSession()?.token ?? null;
+const role = () => currentSession()?.role ?? null;
+
+function connState(state, detail) {
+  const badge = $('conn');
+  badge.hidden = false;
+  badge.dataset.state = state;
+  badge.textContent = state;
+  if (detail && detail.delay) badge.title = `retrying in ${Math.ceil(detail.delay / 1000)} s`;
+}
+
+function markNav(name) {
+  for (const a of $('nav').querySelectorAll('a')) {
+    if (a.dataset.route === name) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+/** Start the controller of a route (the previous one is stopped first). */
+function showRoute(route) {
+  if (!currentSession()) {
+    showLogin();
+    return;
+  }
+  // Same dashboards view, other dashboard: let the controller switch without a rebuild.
+  if (view && view.name === 'dashboards' && route.view === 'dashboards') {
+    view.ctl.show(route);
+    return;
+  }
+  stopView();
+  markNav(route.view);
+  const onAuthFailed = (reason) => endSession(reason);
+  let ctl;
+  switch (route.view) {
+    case 'live':
+      ctl = new Dashboard({ token, onAuthFailed, windowMs: windowMinutes() * 60e3 });
+      $('conn').hidden = false;
+      break;
+    case 'history':
+      ctl = new HistoryView(route);
+      break;
+    case 'compare':
+      ctl = new CompareView(route);
+      break;
+    case 'dashboards':
+      ctl = new DashboardsView({ canEdit: canEditRole(role()), token, onAuthFailed, onState: connState });
+      ctl.show(route);
+      break;
+    case 'kiosk':
+      ctl = new KioskView({ route, token, onAuthFailed, onExit: () => router.go('#/live') });
+      break;
+    case 'admin':
+      ctl = new AdminView();
+      break;
+    default:
+      return;
+  }
+  view = { name: route.view, ctl };
+  if (SECTIONS[route.view]) $(SECTIONS[route.view]).hidden = false;
+  if (route.view !== 'kiosk') $('main').focus({ preventScroll: true });
+}
+
+function showDenied(name) {
+  stopView();
+  markNav('');
+  $('denied-text').textContent = `The ${name} page needs the admin role; you are signed in as ${role() ?? 'an unknown role'}.`;
+  $('denied-view').hidden = false;
+}
+
+function showApp(session) {
   $('login-view').hidden = true;
   $('role').textContent = `${session.username ?? ''} · ${session.role ?? 'unknown role'}`;
   $('role').hidden = false;
   $('logout').hidden = false;
-  $('live-view').hidden = false;
+  $('nav').hidden = false;
+  for (const a of $('nav').querySelectorAll('[data-admin]')) a.hidden = !isAdminRole(session.role);
   armExpiry(session);
-  dashboard = new Dashboard({
-    token: () => currentSession()?.token ?? null,
-    onAuthFailed: (reason) => endSession(reason),
-    windowMs: windowMinutes() * 60e3,
-  });
+  if (!router) {
+    router = new Router({ routes: ROUTES, fallback: 'live', role, show: showRoute, denied: showDenied });
+    router.start();
+  } else {
+    router.dispatch();
+  }
 }
 
 async function onSubmit(ev) {
@@ -95,7 +194,7 @@ async function onSubmit(ev) {
     const session = await login(username, password);
     $('login-notice').hidden = true;
     $('password').value = '';
-    showLive(session);
+    showApp(session);
   } catch (e) {
     error.textContent = e instanceof LoginError ? e.message : 'Sign-in failed unexpectedly.';
     error.hidden = false;
@@ -107,16 +206,17 @@ async function onSubmit(ev) {
 
 function init() {
   initTheme($('theme-toggle'));
+  setUnauthorizedHandler(() => endSession('The server did not accept your session. Please sign in again.'));
   $('login-form').addEventListener('submit', onSubmit);
   $('logout').addEventListener('click', () => endSession('You have signed out.'));
   const select = $('window-select');
   select.value = String(windowMinutes());
   select.addEventListener('change', () => {
     localStorage.setItem(WINDOW_KEY, select.value);
-    if (dashboard) dashboard.setWindow(Number(select.value) * 60e3);
+    if (view && view.name === 'live') view.ctl.setWindow(Number(select.value) * 60e3);
   });
   const session = currentSession();
-  if (session) showLive(session);
+  if (session) showApp(session);
   else showLogin();
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Users, passwords (Argon2id) and sessions (JWT via libjwt, the only user of it).
- * Users and the signing key are kept in the storage KV facade (OMEGA_KV_META).
+/* Users, passwords (Argon2id), sessions (JWT via libjwt, the only user of it), login rate
+ * limits and the permission model (roles and API.md's RBAC table). Users, the signing key
+ * and revoked token ids are kept in the storage KV facade (OMEGA_KV_META).
  * Thread rules: one omega_auth_t may be used from any thread. */
 #ifndef OMEGA_AUTH_H
 #define OMEGA_AUTH_H
@@ -24,11 +25,31 @@ const char *omega_role_name(omega_role_t role);
 /* Parse a role name; 0 and *out set, or OMEGA_EINVAL. */
 int omega_role_parse(const char *name, omega_role_t *out);
 
+/* Bit of role r in a role mask (omega_auth_options_t.admin_roles / viewer_roles). */
+#define OMEGA_ROLE_BIT(r) (1u << (unsigned)(r))
+
 typedef struct omega_auth_options {
     int64_t token_ttl_ms;     /* lifetime of issued JWTs (default 12 h) */
-    int64_t clock_skew_ms;    /* tolerance on exp/iat checks (default 60 s) */
+    int64_t clock_skew_ms;    /* tolerance on exp/iat/nbf checks (default 60 s) */
     uint32_t min_password_len;/* minimum password length (default 8) */
+    uint32_t admin_roles;     /* OMEGA_ROLE_BITs with admin rights (default admin, superuser) */
+    uint32_t viewer_roles;    /* OMEGA_ROLE_BITs keeping their non-admin table rights
+                                 (default developer, analyst); see omega_auth_role_allows() */
+    omega_role_t default_role;/* role of users created without one (default viewer) */
+    uint32_t user_max_failures;  /* failed logins per user per window (default 5) */
+    int64_t user_window_ms;      /* per-user window (default 5 min) */
+    uint32_t addr_max_failures;  /* failed logins per client address per window (default 20) */
+    int64_t addr_window_ms;      /* per-address window (default 1 min) */
+    int audit_enabled;           /* 1: omega_auth_audit() records (default 1) */
+    int64_t audit_retention_ms;  /* audit entries older than this are pruned (default 90 d) */
+    unsigned audit_categories;   /* OMEGA_AUDIT_* bits recorded (default all) */
 } omega_auth_options_t;
+
+/* Audit event categories (security.audit_logging.audit_events). */
+#define OMEGA_AUDIT_ACCESS       1u /* "access": logins, refreshes, logouts */
+#define OMEGA_AUDIT_MODIFICATION 2u /* "modification": creating or changing objects */
+#define OMEGA_AUDIT_DELETION     4u /* "deletion": deleting objects, revoking keys */
+#define OMEGA_AUDIT_EXPORT       8u /* "export": reports and data exports */
 
 /* Fill o with the defaults above. */
 void omega_auth_options_init(omega_auth_options_t *o);
@@ -36,9 +57,11 @@ void omega_auth_options_init(omega_auth_options_t *o);
 typedef struct omega_auth omega_auth_t;
 
 /* Open the auth module on db (borrowed; must outlive the handle). Loads or creates the
- * HS256 signing key (KV OMEGA_KV_META "auth/jwt_key"; users under "user/<name>").
+ * HS256 signing key (KV OMEGA_KV_META "auth/jwt_key"; users under "user/<name>") and loads
+ * the revoked token ids ("revoked/<jti>"), dropping those already expired.
  * o may be NULL for defaults; token_ttl_ms must be in [1 ms, 366 d], clock_skew_ms in
- * [0, 1 h], min_password_len >= 1, else OMEGA_EINVAL. Use one handle per store.
+ * [0, 1 h], min_password_len >= 1, default_role a valid role, the failure limits >= 1
+ * and the windows in [1 s, 1 d], else OMEGA_EINVAL. Use one handle per store.
  * Returns NULL and fills err on failure. Free with omega_auth_destroy(). */
 omega_auth_t *omega_auth_create(omega_tsdb_t *db, const omega_auth_options_t *o,
                                 omega_error_t *err);
@@ -75,6 +98,9 @@ typedef struct omega_user_info {
     int disabled;          /* 1: login refused and the user's tokens fail verification */
     int64_t created_at_ms; /* Unix ms */
     int64_t updated_at_ms; /* Unix ms of the last change */
+    int64_t tokens_after_ms; /* tokens issued before this Unix ms time are refused
+                                (set by a password change; 0 = none) */
+    char email[255];       /* optional contact address, "" when none */
 } omega_user_info_t;
 
 /* Look up a user into *out. Returns 0, OMEGA_ENOENT (no such user, or a bad name),
@@ -97,6 +123,57 @@ int omega_auth_user_set_disabled(omega_auth_t *a, const char *username, int disa
 int omega_auth_user_set_role(omega_auth_t *a, const char *username, omega_role_t role,
                              omega_error_t *err);
 
+/* Longest e-mail address accepted, in bytes. */
+#define OMEGA_AUTH_EMAIL_MAX 254
+
+/* 1 when s is an acceptable e-mail address (local@domain, conservative ASCII set,
+ * <= OMEGA_AUTH_EMAIL_MAX bytes), else 0. NULL gives 0. */
+int omega_auth_email_valid(const char *s);
+
+/* Create a user like omega_auth_user_add(), with an optional e-mail address (NULL or ""
+ * for none; else OMEGA_EINVAL unless omega_auth_email_valid()). Names are unique without
+ * regard to case: OMEGA_EEXIST when "Alice" exists and "alice" is asked for. */
+int omega_auth_user_create(omega_auth_t *a, const char *username, const char *password,
+                           omega_role_t role, const char *email, omega_error_t *err);
+
+/* Every user, sorted by name, into *out (a malloc'd array the caller frees with free(),
+ * NULL when there are none) and their number into *n. Returns 0, OMEGA_ECORRUPT (a record
+ * is unreadable) or OMEGA_EIO. */
+int omega_auth_user_list(omega_auth_t *a, omega_user_info_t **out, size_t *n,
+                         omega_error_t *err);
+
+/* The role of users created without one (options.default_role). Any thread. */
+omega_role_t omega_auth_default_role(const omega_auth_t *a);
+
+/* Changes to one user, applied together or not at all. */
+typedef struct omega_user_update {
+    int set_role;          /* 1: change the role to `role` */
+    omega_role_t role;     /* new role when set_role */
+    const char *password;  /* new password (policy of omega_auth_user_add), NULL: keep */
+    int disabled;          /* -1 keep, 0 enable, 1 disable */
+    const char *email;     /* new address, "" clears, NULL keeps */
+} omega_user_update_t;
+
+/* Initialise u to "change nothing". */
+void omega_user_update_init(omega_user_update_t *u);
+
+/* Apply u to username. A new password sets tokens_after_ms to now, so every token issued
+ * before it stops verifying. The last enabled superuser cannot be disabled or lose the
+ * role (OMEGA_EPERM). Returns 0, OMEGA_EINVAL (bad role, password or e-mail, err->path
+ * names the field), OMEGA_ENOENT, OMEGA_EPERM, OMEGA_ECORRUPT or OMEGA_EIO; on error
+ * nothing is changed. The new state goes to *out when out is non-NULL. */
+int omega_auth_user_update(omega_auth_t *a, const char *username, const omega_user_update_t *u,
+                           omega_user_info_t *out, omega_error_t *err);
+
+/* Set a new password (omega_auth_user_update() with only the password). */
+int omega_auth_user_set_password(omega_auth_t *a, const char *username, const char *password,
+                                 omega_error_t *err);
+
+/* Delete a user. Its tokens stop verifying at once, and a user created later under the
+ * same name does not inherit them. The last enabled superuser cannot be deleted
+ * (OMEGA_EPERM). Returns 0, OMEGA_ENOENT, OMEGA_EPERM, OMEGA_ECORRUPT or OMEGA_EIO. */
+int omega_auth_user_delete(omega_auth_t *a, const char *username, omega_error_t *err);
+
 /* An issued session token. */
 typedef struct omega_token {
     char token[1024];      /* the compact JWT */
@@ -111,19 +188,204 @@ int omega_auth_login(omega_auth_t *a, const char *username, const char *password
 
 /* Who a verified token speaks for. */
 typedef struct omega_principal {
-    char username[65];     /* sub */
-    omega_role_t role;     /* current role of the user */
-    int64_t expires_at_ms; /* exp, Unix ms */
-    char jti[40];          /* token id */
+    char username[65];     /* sub (for an API key: the user who created it) */
+    omega_role_t role;     /* current role of the user (API keys: see scopes) */
+    int64_t expires_at_ms; /* exp, Unix ms (API keys: INT64_MAX) */
+    char jti[40];          /* token id (API keys: the key id) */
+    int is_api_key;        /* 1 when authenticated by an API key */
+    unsigned scopes;       /* API keys: OMEGA_SCOPE_* bits; 0 for sessions */
 } omega_principal_t;
 
-/* Verify signature (HS256 only; "none" and other algorithms refused), exp/iat with the
- * clock skew, and that the user still exists and is enabled. OMEGA_EACCES otherwise,
- * with a short reason in err->message ("token expired", "bad signature", "unsupported
- * algorithm", "user disabled", ...) meant for logs, not for the client. OMEGA_EIO or
+/* Verify signature (HS256 only; "none" and other algorithms refused), exp/iat/nbf with
+ * the clock skew, that the token id is not revoked, that the user still exists and is
+ * enabled, and that the token was not issued before the user's tokens_after_ms (password
+ * change, re-created name). OMEGA_EACCES otherwise, with a short reason in err->message
+ * ("token expired", "bad signature", "unsupported algorithm", "token revoked", "user
+ * disabled", ...) meant for logs, not for the client. OMEGA_EIO or
  * OMEGA_ECORRUPT when the user record cannot be read. Tokens longer than
  * sizeof(omega_token_t.token) - 1 are refused without being parsed. */
 int omega_auth_verify(omega_auth_t *a, const char *token, omega_principal_t *out,
                       omega_error_t *err);
+
+/* ---- Sessions: refresh, logout, revocation ---- */
+
+/* Issue a fresh token for the session `who` (from omega_auth_verify()) with the user's
+ * current role and a new lifetime, and revoke the old token's jti. Returns 0,
+ * OMEGA_EINVAL (who is an API key), OMEGA_EACCES (user gone or disabled) or OMEGA_EIO. */
+int omega_auth_refresh(omega_auth_t *a, const omega_principal_t *who, omega_token_t *out,
+                       omega_error_t *err);
+
+/* Revoke token id jti (32 hex characters) until expires_at_ms: omega_auth_verify() refuses
+ * it from now on, across restarts (KV "revoked/<jti>", removed once expired; a copy is kept
+ * in memory so verification needs no storage read). Revoking twice is not an error.
+ * Returns 0, OMEGA_EINVAL (bad jti) or OMEGA_EIO. */
+int omega_auth_revoke(omega_auth_t *a, const char *jti, int64_t expires_at_ms,
+                      omega_error_t *err);
+
+/* ---- Login rate limits ---- */
+
+/* omega_auth_login() behind API.md's limits: when the user (options.user_max_failures
+ * per user_window_ms) or the client address (addr_max_failures per addr_window_ms) has
+ * too many recent failures, answer OMEGA_EAGAIN without checking the password and put the
+ * seconds until a slot frees into *retry_after_s (>= 1). Attempts in flight count
+ * against the limit, so parallel requests cannot exceed it. A failure counts against both;
+ * a success clears the user's count (not the address's). address may be NULL or "" (then
+ * only the user limit applies). The first refusal of each lock-out is audited
+ * (auth.login, outcome "denied"); later ones are not. Other returns as omega_auth_login(). */
+int omega_auth_login_limited(omega_auth_t *a, const char *username, const char *password,
+                             const char *address, omega_token_t *out, int64_t *retry_after_s,
+                             omega_error_t *err);
+
+/* ---- Permissions (API.md's RBAC table) ---- */
+
+typedef enum omega_perm {
+    OMEGA_PERM_PUBLIC = 0,     /* no credentials needed */
+    OMEGA_PERM_AUTHENTICATED,  /* any valid session or API key (refresh, logout) */
+    OMEGA_PERM_READ,           /* read metrics, dashboards, alerts, jobs, profiles */
+    OMEGA_PERM_INGEST,         /* write samples (API key scope "ingest") */
+    OMEGA_PERM_ACK,            /* acknowledge / silence alerts */
+    OMEGA_PERM_EXPORT,         /* export reports and data (audited) */
+    OMEGA_PERM_DASHBOARD_SAVE, /* save shared dashboards */
+    OMEGA_PERM_ADMIN,          /* rules, channels, schedules, config, users, API keys */
+    OMEGA_PERM_SUPERUSER,      /* audit log, key rotation, superuser accounts, erasure */
+} omega_perm_t;
+
+#define OMEGA_PERM_COUNT 9 /* number of omega_perm_t values */
+
+/* "public", "authenticated", "read", "ingest", "ack", "export", "dashboard_save", "admin",
+ * "superuser"; NULL for an out-of-range value. */
+const char *omega_perm_name(omega_perm_t perm);
+
+/* 1 when a session of role may use perm under a's options, else 0. API.md's table, with
+ * security.access_control applied: superuser always has every permission; a role in
+ * admin_roles has every permission but the superuser-only ones; a role in viewer_roles
+ * (and not in admin_roles) has its own column of the table without admin rights; any
+ * other role reads only. PUBLIC and AUTHENTICATED are always allowed. Any thread. */
+int omega_auth_role_allows(const omega_auth_t *a, omega_role_t role, omega_perm_t perm);
+
+/* 1 when who may use perm: omega_auth_role_allows() for sessions; for API keys the
+ * scopes decide (read -> READ, ingest -> INGEST; AUTHENTICATED always; nothing else). */
+int omega_auth_allows(const omega_auth_t *a, const omega_principal_t *who, omega_perm_t perm);
+
+/* ---- Audit log ---- */
+
+/* One audit event; every string may be NULL (stored as ""), is truncated to a sane
+ * length, and bytes that are not UTF-8 are replaced by '?'. */
+typedef struct omega_audit_event {
+    const char *actor;   /* user name ("" when unauthenticated) */
+    const char *role;    /* actor's role name, "apikey" for API keys, "" */
+    const char *address; /* client address */
+    const char *action;  /* dotted verb, e.g. "auth.login", "user.update", "apikey.delete" */
+    const char *target;  /* object acted on (user name, key id, ...) */
+    const char *outcome; /* "success", "failure" or "denied" */
+    const char *detail;  /* short reason or changed fields */
+} omega_audit_event_t;
+
+/* "access", "modification", "deletion" or "export" to its OMEGA_AUDIT_* bit; 0 or
+ * OMEGA_EINVAL. */
+int omega_audit_category_parse(const char *name, unsigned *out);
+
+/* The category of an action: "auth.*" access, "*.delete"/"*.revoke" deletion, "*.export"
+ * export, anything else modification. Returns its static name. */
+const char *omega_audit_category_of(const char *action);
+
+/* Append ev to the hash-chained log (OMEGA_KV_AUDIT, key: 8-byte big-endian Unix ms then
+ * 8-byte big-endian sequence; value: JSON {seq, time, actor, role, address, action,
+ * category, target, outcome, detail, prev} where prev is the SHA-256 (hex) of the previous
+ * entry's stored bytes). Does nothing (returns 0) when auditing is off or the category is
+ * not recorded. Entries older than audit_retention_ms are pruned here, at most once an
+ * hour, leaving an anchor (KV META "audit/anchor") so the chain still verifies.
+ * Returns 0 or OMEGA_EIO. Any thread; appends are serialised. */
+int omega_auth_audit(omega_auth_t *a, const omega_audit_event_t *ev, omega_error_t *err);
+
+/* Call cb(ctx, json, len) with each stored entry (its JSON text, borrowed for the call)
+ * whose time is in [since_ms, until_ms] and, when event is non-NULL and non-empty, whose
+ * action or category equals event; oldest first, at most limit entries. A non-zero return
+ * from cb stops the walk and is returned. Otherwise 0 or OMEGA_EIO. */
+typedef int (*omega_audit_cb)(void *ctx, const char *json, size_t len);
+int omega_auth_audit_query(omega_auth_t *a, int64_t since_ms, int64_t until_ms,
+                           const char *event, size_t limit, omega_audit_cb cb, void *ctx,
+                           omega_error_t *err);
+
+/* Check the whole chain: sequence numbers consecutive, each prev the SHA-256 of the entry
+ * before (the first one's, the anchor's), every entry parseable. *checked gets the number
+ * of entries checked. Returns 0, OMEGA_ECORRUPT (err names the first bad entry's
+ * sequence number and what is wrong: an edited, removed or inserted entry) or OMEGA_EIO. */
+int omega_auth_audit_verify(omega_auth_t *a, size_t *checked, omega_error_t *err);
+
+/* ---- PII masking ---- */
+
+#define OMEGA_PII_EMAIL 1u  /* name@example.org -> [EMAIL] */
+#define OMEGA_PII_IPV4  2u  /* 192.0.2.1 -> [IPV4] */
+#define OMEGA_PII_IPV6  4u  /* 2001:db8::1 -> [IPV6] (8 groups, or fewer with "::") */
+#define OMEGA_PII_PHONE 8u  /* +44 20 7946 0958, (555) 123-4567, 555-123-4567 -> [PHONE] */
+#define OMEGA_PII_CARD  16u /* 13..19 digits (spaces/dashes allowed), issuer digit 2..6,
+                               Luhn-valid -> [CARD] */
+#define OMEGA_PII_HOME  32u /* /home/alice, /Users/alice, C:\Users\alice -> .../[USER] */
+#define OMEGA_PII_ALL   63u /* every kind */
+
+/* A copy of in with every detected item of the kinds in `kinds` (OMEGA_PII_* bits)
+ * replaced by its placeholder; the kinds found go to *found (may be NULL). Detection is
+ * conservative: addresses, numbers and paths must stand as whole tokens (a PID, a date, a
+ * version "1.2.3.4.5" or a MAC address is left alone). in may be NULL (gives ""). Returns
+ * a malloc'd string the caller frees with free(). Pure function, any thread. */
+char *omega_pii_mask(const char *in, unsigned kinds, unsigned *found);
+
+/* ---- API keys ---- */
+
+/* API key scopes (bits of omega_principal_t.scopes). */
+#define OMEGA_SCOPE_READ   1u /* "read" */
+#define OMEGA_SCOPE_INGEST 2u /* "ingest" */
+
+/* Every key starts with this, so a credential is told from a JWT by its first bytes. */
+#define OMEGA_APIKEY_PREFIX "omk_"
+/* Buffer size for a whole key: "omk_" + 12 hex id + "_" + 64 hex secret + NUL. */
+#define OMEGA_APIKEY_MAX 96
+/* Longest key name, in bytes. */
+#define OMEGA_APIKEY_NAME_MAX 128
+
+/* An API key as stored, without its secret. */
+typedef struct omega_apikey_info {
+    char id[16];                          /* 12 hex digits */
+    char name[OMEGA_APIKEY_NAME_MAX + 1]; /* what the creator called it */
+    char prefix[24];                      /* "omk_<id>", the part shown in lists */
+    unsigned scopes;                      /* OMEGA_SCOPE_* bits */
+    char created_by[65];                  /* user who created it */
+    int64_t created_at_ms;                /* Unix ms */
+    int64_t last_used_ms;                 /* Unix ms of the last use (recorded at most once a
+                                             minute), 0 = never */
+} omega_apikey_info_t;
+
+/* "read" / "ingest" to its OMEGA_SCOPE_* bit into *out; 0 or OMEGA_EINVAL. */
+int omega_scope_parse(const char *name, unsigned *out);
+
+/* Create a key named name (1..OMEGA_APIKEY_NAME_MAX bytes of UTF-8 without control
+ * characters) with scopes (non-zero subset of OMEGA_SCOPE_*), recorded as created by
+ * created_by. The whole key goes to key_out (OMEGA_APIKEY_MAX bytes): it is shown once and
+ * only its HMAC-SHA256 under a server secret (KV "auth/apikey_key") is stored, under
+ * "apikey/<id>". *info gets the stored part. Returns 0, OMEGA_EINVAL (err->path names the
+ * field) or OMEGA_EIO. */
+int omega_auth_apikey_create(omega_auth_t *a, const char *name, unsigned scopes,
+                             const char *created_by, char key_out[OMEGA_APIKEY_MAX],
+                             omega_apikey_info_t *info, omega_error_t *err);
+
+/* Every key, sorted by id, into *out (malloc'd array, free() it; NULL when none) and *n.
+ * Returns 0, OMEGA_ECORRUPT or OMEGA_EIO. */
+int omega_auth_apikey_list(omega_auth_t *a, omega_apikey_info_t **out, size_t *n,
+                           omega_error_t *err);
+
+/* Revoke (delete) key id: it stops working at once. 0, OMEGA_ENOENT or OMEGA_EIO. */
+int omega_auth_apikey_delete(omega_auth_t *a, const char *id, omega_error_t *err);
+
+/* Verify an API key into *out (is_api_key = 1, scopes, jti = key id, username = creator,
+ * expires_at_ms = INT64_MAX) and record its use (at most one write per key per minute).
+ * OMEGA_EACCES for a malformed, unknown or wrong key (compared in constant time). */
+int omega_auth_apikey_verify(omega_auth_t *a, const char *key, omega_principal_t *out,
+                             omega_error_t *err);
+
+/* A credential from a request: API keys (starting with OMEGA_APIKEY_PREFIX) go to
+ * omega_auth_apikey_verify(), anything else to omega_auth_verify(). */
+int omega_auth_verify_credential(omega_auth_t *a, const char *credential,
+                                 omega_principal_t *out, omega_error_t *err);
 
 #endif

@@ -4,7 +4,10 @@
  *
  * Thread rules: one omega_tsdb_t may be used from any number of threads at once.
  * Durability: when a write function returns 0 the data is in the RocksDB WAL
- * (fsync'd unless options.sync_writes is 0) and survives kill -9. */
+ * (fsync'd unless options.sync_writes is 0) and survives kill -9.
+ * Samples first live in a per-series in-memory head (backed by a head log record per
+ * write call) and are sealed into compressed chunks by size or age; docs/storage.md
+ * describes the on-disk format and the out-of-order / duplicate rule. */
 #ifndef OMEGA_TSDB_H
 #define OMEGA_TSDB_H
 
@@ -24,10 +27,22 @@ typedef struct omega_tsdb_options {
     uint64_t max_series;            /* series (cardinality) limit; 0 = unlimited */
     int compression;                /* 1: zstd block compression for sample data, 0: none */
     int sync_writes;                /* 1: fsync the WAL before acknowledging a write */
+    uint32_t chunk_max_samples;     /* seal a series' head into a chunk at this many
+                                       samples (1..65535; 0 = 120) */
+    int64_t chunk_max_age_ms;       /* ...or when it spans this long, or was opened this
+                                       long ago (wall clock); 0 = only by size */
+    uint64_t block_cache_size;      /* bytes of block cache for chunk reads; 0 = RocksDB's
+                                       default */
+    int64_t hourly_retention_ms;    /* h1 rollup buckets kept this long (by bucket end);
+                                       0 = keep (also for the three below) */
+    int64_t daily_retention_ms;     /* d1 buckets */
+    int64_t weekly_retention_ms;    /* w1 buckets */
+    int64_t monthly_retention_ms;   /* mo1 buckets */
 } omega_tsdb_options_t;
 
 /* Fill o with defaults: data_dir "data", 24 h retention, 1 h out-of-order window,
- * 1,000,000 series, compression on, sync_writes on. */
+ * 1,000,000 series, compression on, sync_writes on, chunks of 120 samples / 2 h,
+ * rollups kept 7 d (h1), 30 d (d1), 365 d (w1), 5 * 365 d (mo1). */
 void omega_tsdb_options_init(omega_tsdb_options_t *o);
 
 /* Open (creating if needed) the store in o->data_dir. Returns NULL and fills err on failure
@@ -74,18 +89,72 @@ int omega_tsdb_select(omega_tsdb_t *db, const omega_matcher_t *matchers, size_t 
 int omega_tsdb_series_match(omega_tsdb_t *db, const omega_matcher_t *matchers, size_t n_matchers,
                             omega_tsdb_series_cb cb, void *ctx, omega_error_t *err);
 
+/* ---- Rollup tiers ----
+ * Per series and UTC bucket: min, max, sum, count and last of the samples. Buckets are
+ * hours (h1), days (d1), weeks starting Monday 00:00 (w1) and calendar months (mo1).
+ * They are computed in the background from sealed chunks (a few seconds behind the
+ * seals; omega_tsdb_flush + omega_tsdb_rollup_run make them complete now), recomputed
+ * when samples are rewritten, and kept while the bucket's end is within the tier's
+ * retention. min/max ignore NaN unless every value is NaN; sum and count include it. */
+typedef enum omega_tsdb_tier {
+    OMEGA_TSDB_TIER_H1 = 1,  /* hourly */
+    OMEGA_TSDB_TIER_D1 = 2,  /* daily */
+    OMEGA_TSDB_TIER_W1 = 3,  /* weekly (Monday) */
+    OMEGA_TSDB_TIER_MO1 = 4, /* calendar month */
+} omega_tsdb_tier_t;
+
+/* One rollup bucket. */
+typedef struct omega_tsdb_bucket {
+    int64_t start_ms;   /* bucket start, Unix ms (UTC) */
+    int64_t last_ts_ms; /* time of the bucket's last sample */
+    uint64_t count;     /* samples in the bucket */
+    double min;         /* smallest value */
+    double max;         /* largest value */
+    double sum;         /* sum of the values */
+    double last;        /* value of the last sample */
+} omega_tsdb_bucket_t;
+
+/* Called once per matching series that has buckets in range, buckets ascending by start;
+ * pointers are borrowed for the call. Return non-zero to stop (returned by the caller). */
+typedef int (*omega_tsdb_bucket_cb)(void *ctx, const omega_series_t *series,
+                                    const omega_tsdb_bucket_t *buckets, size_t n);
+
+/* Like omega_tsdb_select on a rollup tier: every series matching all matchers with its
+ * buckets whose start lies in [bucket_start(start_ms), end_ms]. Errors as for
+ * omega_tsdb_select, plus OMEGA_EINVAL for an unknown tier. Thread-safe. */
+int omega_tsdb_select_tier(omega_tsdb_t *db, omega_tsdb_tier_t tier,
+                           const omega_matcher_t *matchers, size_t n_matchers,
+                           int64_t start_ms, int64_t end_ms, omega_tsdb_bucket_cb cb, void *ctx,
+                           omega_error_t *err);
+
+/* Start (UTC) of the tier bucket holding ts. Pure function. */
+int64_t omega_tsdb_bucket_start(omega_tsdb_tier_t tier, int64_t ts);
+
+/* Bring every tier up to date with the sealed chunks now (blocking; the background
+ * thread does the same on its own). Returns 0, OMEGA_EINVAL for NULL, or OMEGA_EIO. */
+int omega_tsdb_rollup_run(omega_tsdb_t *db, omega_error_t *err);
+
 /* Counters for diagnostics and /metrics. */
 typedef struct omega_tsdb_stats {
     uint64_t series;          /* series in the index */
     uint64_t samples_written; /* samples acknowledged since open */
     uint64_t disk_bytes;      /* live SST + WAL bytes as RocksDB reports them */
+    uint64_t head_samples;    /* samples in memory heads, not yet sealed in chunks */
+    uint64_t chunks_written;  /* chunks written by sealing since open */
 } omega_tsdb_stats_t;
 
 void omega_tsdb_stats(omega_tsdb_t *db, omega_tsdb_stats_t *out);
 
-/* Compact the sample data now (blocking: maintenance jobs and tests only, never the event
- * loop). Samples older than now - raw_retention_ms, already invisible to reads, are then
- * removed from disk. Returns 0, or OMEGA_EINVAL when db is NULL. */
+/* Seal every series' head into chunks now (blocking: maintenance, shutdown paths, tests
+ * and benchmarks). Reads see the same samples before and after. Returns 0, OMEGA_EINVAL
+ * when db is NULL, or OMEGA_EIO/OMEGA_ENOSPC from the engine (the heads then stay, durable
+ * in the head log). Thread-safe; writers wait while it runs. */
+int omega_tsdb_flush(omega_tsdb_t *db, omega_error_t *err);
+
+/* Seal every head, then compact the sample data now (blocking: maintenance jobs and tests
+ * only, never the event loop). Samples older than now - raw_retention_ms, already
+ * invisible to reads, are then removed from disk (chunks partly expired are trimmed).
+ * Returns 0, OMEGA_EINVAL when db is NULL, or the sealing error. */
 int omega_tsdb_compact(omega_tsdb_t *db, omega_error_t *err);
 
 /* ---- Key-value facade for the other modules (no RocksDB types leak out) ---- */

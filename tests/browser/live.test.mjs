@@ -1,110 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
-// Browser test of the live dashboard: playwright-core drives Debian's /usr/bin/chromium
-// against a running server (run.sh starts one). Checks, in order: a wrong password shows
-// the server's error and stays on login; a real login; the CPU and memory charts gain
-// points (read through the page's read-only window.__omegaLive.points(id) hook); the badge
-// reads "live"; screenshots (dark, then light via the toggle); no console errors or page errors
-// over the whole session, except the one Chromium prints for the deliberate 401, which is
-// declared, bounded and reported. Prints "N passed, M failed" last.
-// Env: OMEGA_URL, OMEGA_USER, OMEGA_PASSWORD, OMEGA_ARTIFACTS (screenshot directory).
+// Browser test of login and the real-time view: a wrong password shows the server's error and
+// stays on login; a real login opens #/live with the role in the header; the CPU and memory
+// charts gain points (window.__omegaLive.points(id); backfilled from /api/v1/query_range
+// when the server has it, then live); the badge reads "live" and the readouts
+// hold numbers; disk, network, health, alerts and jobs panels show data or their honest empty
+// state; PNG and CSV exports download non-empty files; screenshots in dark, light and phone
+// layouts; no console or page errors beyond the declared ones. Prints "N passed, M failed" last.
 
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { absentEndpoints, apiLogin, assert, PASSWORD, run, sleep, until, URL_, USER } from './lib.mjs';
 
-const URL_ = process.env.OMEGA_URL;
-const USER = process.env.OMEGA_USER || 'admin';
-const PASSWORD = process.env.OMEGA_PASSWORD;
-const ARTIFACTS = process.env.OMEGA_ARTIFACTS || join(process.cwd(), 'test-artifacts');
-const STEP_MS = 10_000; // default bound for each browser action
 const FIRST_POINT_MS = 3_000; // both charts must grow this soon after the live view shows
 const POLL_BUDGET_MS = 10_000; // total time the point polling may take
-const WATCHDOG_MS = 150_000; // whole run
 
-if (!URL_ || !PASSWORD) {
-  console.error('live.test.mjs: OMEGA_URL and OMEGA_PASSWORD must be set (run it through run.sh)');
-  process.exit(2);
-}
+await run('live', 150_000, async (s) => {
+  const admin = await apiLogin(USER, PASSWORD);
+  const absent = await absentEndpoints(admin.token);
+  const page = await s.open();
+  s.expectAbsent(absent);
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-const results = [];
-let failedOnce = false;
-/** Run one check; after a failure the rest are reported as not run (they build on each other). */
-async function check(name, fn) {
-  if (failedOnce) {
-    results.push({ name, ok: false });
-    console.log(`not ok - ${name} (not run: an earlier check failed)`);
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failedOnce = true;
-    results.push({ name, ok: false });
-    console.log(`not ok - ${name}: ${e && e.message ? e.message : e}`);
-  }
-}
-
-const watchdog = setTimeout(() => {
-  console.log(`not ok - watchdog: the test did not finish within ${WATCHDOG_MS} ms`);
-  console.log(`${results.filter((r) => r.ok).length} passed, ${results.filter((r) => !r.ok).length + 1} failed`);
-  process.exit(1);
-}, WATCHDOG_MS);
-
-const profile = mkdtempSync(join(tmpdir(), 'omega-browser-'));
-const problems = []; // console errors and page errors not declared as expected
-// Console errors a step provokes on purpose, declared (and reported) explicitly: Chromium logs
-// "Failed to load resource ... 401" for the deliberate wrong-password request of check (a).
-const expected = [];
-function expectConsoleError(what, re, max) {
-  const e = { what, re, max, seen: 0, active: true };
-  expected.push(e);
-  return e;
-}
-let context = null;
-
-try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    timeout: 30_000,
-    viewport: { width: 1280, height: 900 },
-    colorScheme: 'dark', // the product's default theme; the light one is shot in (f)
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
-  context.setDefaultTimeout(STEP_MS);
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const loc = msg.location();
-    const text = `${msg.text()}${loc && loc.url ? ` (${loc.url}:${loc.lineNumber})` : ''}`;
-    const e = expected.find((x) => x.active && x.re.test(text));
-    if (e) {
-      e.seen += 1;
-      console.log(`# expected console error (${e.what}): ${text}`);
-    } else {
-      problems.push(`console error: ${text}`);
-    }
-  });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-
-  await check('(a) a wrong password shows the server error and stays on login', async () => {
-    await page.goto(URL_ + '/', { waitUntil: 'load' });
+  await s.check('(a) a wrong password shows the server error and stays on login', async () => {
+    await page.goto(`${URL_}/`, { waitUntil: 'load' });
     await page.locator('#login-view').waitFor({ state: 'visible' });
     await page.getByLabel('Username').fill(USER);
-    await page.getByLabel('Password').fill(PASSWORD + '-wrong');
-    const provoked = expectConsoleError('the wrong-password request answered 401',
+    await page.getByLabel('Password').fill(`${PASSWORD}-wrong`);
+    const provoked = s.expectConsoleError('the wrong-password request answered 401',
       /^Failed to load resource: .*\b401\b.*\/api\/v1\/auth\/login\b/, 1);
     const answer = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login'));
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -118,33 +37,33 @@ try {
     assert(text === body.error, `login error shows "${text}", server said "${body.error}"`);
     assert(await page.locator('#login-view').isVisible(), 'login view was left after a wrong password');
     assert(!(await page.locator('#live-view').isVisible()), 'live view shown after a wrong password');
+    assert(!(await page.locator('#nav').isVisible()), 'navigation shown before login');
     for (let i = 0; i < 10 && provoked.seen === 0; i++) await sleep(100); // let the log arrive
     provoked.active = false;
   });
 
   let liveShownAt = 0;
-  await check('(b) a real login opens the live page', async () => {
+  await s.check('(b) a real login opens the live page', async () => {
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    // Whichever comes first: the live view, or a login error worth quoting in the failure.
     await page.locator('#live-view:not([hidden]), #login-error:not([hidden])').first().waitFor();
     if (await page.locator('#login-error').isVisible()) {
       throw new Error(`login refused: "${(await page.locator('#login-error').textContent()).trim()}"`);
     }
-    await page.locator('#live-view').waitFor({ state: 'visible' });
     liveShownAt = Date.now();
     assert(!(await page.locator('#login-view').isVisible()), 'login view still visible after login');
     const role = (await page.locator('#role').textContent()).trim();
     assert(role.includes('superuser'), `header role reads "${role}", expected the admin's superuser role`);
+    assert(page.url().endsWith('#/live'), `URL after login is ${page.url()}, expected #/live`);
+    const current = await page.locator('#nav a[aria-current="page"]').textContent();
+    assert(current.trim() === 'Live', `the current nav item is "${current}"`);
+    assert(await page.locator('#nav a[data-route="admin"]').isVisible(), 'the Admin link is hidden for a superuser');
     const stored = await page.evaluate(() => sessionStorage.getItem('omega.session'));
     assert(stored && JSON.parse(stored).token, 'no token in sessionStorage after login');
   });
 
-  await check('(c) the CPU and memory charts gain points', async () => {
-    const counts = () => page.evaluate(() => ({
-      cpu: window.__omegaLive.points('cpu'),
-      mem: window.__omegaLive.points('mem'),
-    }));
+  await s.check('(c) the CPU and memory charts gain points', async () => {
+    const counts = () => page.evaluate(() => ({ cpu: window.__omegaLive.points('cpu'), mem: window.__omegaLive.points('mem') }));
     const deadline = liveShownAt + POLL_BUDGET_MS;
     const waitGrowth = async (from, label) => {
       for (;;) {
@@ -160,14 +79,13 @@ try {
     const start = await counts();
     const first = await waitGrowth(start, 'no growth');
     const firstMs = Date.now() - liveShownAt;
-    assert(firstMs <= FIRST_POINT_MS,
-      `charts first grew ${firstMs} ms after the live view showed (limit ${FIRST_POINT_MS} ms)`);
+    assert(firstMs <= FIRST_POINT_MS, `charts first grew ${firstMs} ms after the live view showed (limit ${FIRST_POINT_MS} ms)`);
     const second = await waitGrowth(first, 'no second update');
     console.log(`# points cpu ${start.cpu} -> ${first.cpu} -> ${second.cpu}, `
       + `mem ${start.mem} -> ${first.mem} -> ${second.mem}; first growth after ${firstMs} ms`);
   });
 
-  await check('(d) the status badge reads live', async () => {
+  await s.check('(d) the status badge reads live and the readouts hold numbers', async () => {
     const badge = page.locator('#conn');
     const text = (await badge.textContent()).trim();
     assert(text === 'live', `badge reads "${text}"`);
@@ -182,52 +100,64 @@ try {
     assert(/ of /.test(detail), `memory used/total readout is "${detail}"`);
   });
 
-  await check('(f) screenshot', async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    // A 1-minute window makes the few seconds of data readable (and exercises the selector).
+  await s.check('(e) disk, network, health, alerts and jobs show data or an honest empty state', async () => {
+    // Disk and network: either points (rates need two counter samples) or the empty note.
+    for (const id of ['disk', 'net']) {
+      await until(async () => (await page.evaluate((i) => window.__omegaLive.points(i), id)) > 0
+        || page.locator(`#${id}-empty`).isVisible(), 5000, `${id}: neither points nor the empty state`);
+      const pts = await page.evaluate((i) => window.__omegaLive.points(i), id);
+      const empty = await page.locator(`#${id}-empty`).isVisible();
+      assert(pts > 0 !== empty, `${id}: ${pts} points and the empty note ${empty ? 'shown' : 'hidden'}`);
+      const note = empty ? (await page.locator(`#${id}-empty`).textContent()).trim() : '';
+      assert(!empty || /^(No .* metrics reported yet|Measuring…)/.test(note), `${id}: empty note reads "${note}"`);
+      console.log(`# ${id}: ${pts ? `${pts} points` : `empty state: ${note}`}`);
+    }
+    const health = (await page.locator('#health').textContent()).trim();
+    if (absent.includes('/api/v1/health')) assert(health === 'health: not reported', `health badge reads "${health}"`);
+    else assert(/^health: (healthy|degraded|critical)/.test(health), `health badge reads "${health}"`);
+    const alerts = (await page.locator('#alerts-empty').textContent()).trim();
+    if (absent.includes('/api/v1/alerts')) {
+      assert(/not reported by this server yet/.test(alerts), `alerts panel reads "${alerts}"`);
+    } else {
+      assert(/^\d+$/.test((await page.locator('#alerts-firing').textContent()).trim()), 'no firing count');
+    }
+    const jobs = await page.locator('#jobs-empty').textContent();
+    if (absent.includes('/api/v1/operations')) assert(jobs.trim() === 'No jobs reported yet.', `jobs panel reads "${jobs}"`);
+    console.log(`# health "${health}"; alerts "${alerts}"; jobs "${jobs.trim()}"`);
+  });
+
+  await s.check('(f) PNG and CSV exports of the CPU chart download non-empty files', async () => {
+    const head = page.locator('[data-chart="cpu"]');
+    const png = await s.download(page, () => head.getByRole('button', { name: /as PNG/ }).click());
+    assert(png.name === 'cpu-utilisation.png', `PNG file name is ${png.name}`);
+    assert(png.bytes.length > 1000 && png.bytes.subarray(1, 4).toString() === 'PNG', `PNG export: ${png.bytes.length} bytes`);
+    const csv = await s.download(page, () => head.getByRole('button', { name: /as CSV/ }).click());
+    const lines = csv.bytes.toString('utf8').trim().split(/\r\n/);
+    assert(lines[0].startsWith('time,') && lines[0].includes('total'), `CSV header is "${lines[0]}"`);
+    assert(lines.length >= 3 && /^\d{4}-\d\d-\d\dT/.test(lines[1]), `CSV has ${lines.length} lines: ${lines[1]}`);
+    console.log(`# exports: ${png.bytes.length} bytes PNG, ${lines.length - 1} CSV rows`);
+  });
+
+  await s.check('(g) screenshots: dark, light, phone', async () => {
     const before = await page.evaluate(() => window.__omegaLive.points('cpu'));
-    await page.getByLabel('Window').selectOption('1');
+    await page.locator('#window-select').selectOption('1');
     const after = await page.evaluate(() => window.__omegaLive.points('cpu'));
-    assert(after >= before - 20, `switching to 1 min dropped recent points (${before} -> ${after})`);
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    const file = join(ARTIFACTS, 'live.png');
-    await page.screenshot({ path: file, fullPage: true, timeout: STEP_MS });
-    console.log(`# screenshot: ${file}`);
-    // The light theme, through the header toggle (exercises the charts' re-theming).
+    // The window was backfilled from history, so a shorter one drops the older points only.
+    assert(after > 0 && after <= before, `switching to 1 min: points ${before} -> ${after}`);
+    console.log(`# window 5 min -> 1 min: cpu points ${before} -> ${after}`);
+    await s.shot('live');
     await page.locator('#theme-toggle').click();
     const theme = await page.evaluate(() => document.documentElement.dataset.theme);
     assert(theme === 'light', `theme toggle left data-theme="${theme}"`);
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    const light = join(ARTIFACTS, 'live-light.png');
-    await page.screenshot({ path: light, fullPage: true, timeout: STEP_MS });
-    console.log(`# screenshot: ${light}`);
+    await s.shot('live-light');
+    await page.locator('#theme-toggle').click();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await sleep(300);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(overflow <= 1, `phone layout scrolls sideways by ${overflow} px`);
+    await s.shot('live-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
-  await check('(e) no console errors or page errors (whole session)', async () => {
-    for (const e of expected) {
-      assert(e.seen <= e.max, `expected at most ${e.max} console error(s) for ${e.what}, saw ${e.seen}`);
-    }
-    assert(problems.length === 0, `${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
-  });
-
-
-  if (failedOnce) {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'live-failure.png'), fullPage: true, timeout: STEP_MS })
-      .then(() => console.log(`# failure screenshot: ${join(ARTIFACTS, 'live-failure.png')}`))
-      .catch(() => {});
-    if (problems.length) console.log(`# console/page errors so far:\n#   ${problems.join('\n#   ')}`);
-  }
-} catch (e) {
-  results.push({ name: 'browser session', ok: false });
-  console.log(`not ok - browser session: ${e && e.stack ? e.stack : e}`);
-} finally {
-  if (context) await context.close().catch((e) => console.log(`# closing the browser failed: ${e}`));
-  rmSync(profile, { recursive: true, force: true });
-  clearTimeout(watchdog);
-}
-
-const passed = results.filter((r) => r.ok).length;
-const failed = results.length - passed;
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+  await s.checkConsole();
+});

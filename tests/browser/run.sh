@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Browser test of the dashboard against the real server: starts $OMEGA_BUILD_DIR/omega-monitor
-# on a free loopback port with a throwaway data dir, runs live.test.mjs (playwright-core
-# driving Debian's /usr/bin/chromium), then stops the server by PID and requires exit 0.
-# Env: OMEGA_BUILD_DIR (build tree), OMEGA_SOURCE_DIR (source tree, holds node_modules).
+# Browser tests of the dashboard against the real server: starts $OMEGA_BUILD_DIR/omega-monitor
+# on a free loopback port with a throwaway data dir, runs every tests/browser/*.test.mjs in
+# name order (playwright-core driving Debian's /usr/bin/chromium; screenshots go to
+# $OMEGA_BUILD_DIR/screenshots/), restarts the server by PID when a test asks for it (a file
+# restart.request in $OMEGA_CONTROL; exit 0 on SIGTERM required), then stops it by PID and
+# requires exit 0. Prints the per-file results and a total "N passed, M failed" line last.
+# Env: OMEGA_BUILD_DIR (build tree), OMEGA_SOURCE_DIR (source tree, holds node_modules);
+# optional OMEGA_BROWSER_TESTS="live views" runs only those files.
 set -euo pipefail
 
 : "${OMEGA_BUILD_DIR:?OMEGA_BUILD_DIR must name the build directory}"
@@ -14,7 +18,8 @@ if [[ ! -x "$bin" ]]; then
   echo "browser test: server binary $bin is missing; build the omega-monitor target first" >&2
   exit 1
 fi
-if [[ ! -f "$OMEGA_BUILD_DIR/web/index.html" || ! -f "$OMEGA_BUILD_DIR/web/vendor/chart.umd.js" ]]; then
+if [[ ! -f "$OMEGA_BUILD_DIR/web/index.html" || ! -f "$OMEGA_BUILD_DIR/web/vendor/chart.umd.js" ||
+      ! -f "$OMEGA_BUILD_DIR/web/vendor/chartjs-plugin-zoom.min.js" ]]; then
   echo "browser test: $OMEGA_BUILD_DIR/web is incomplete; build the omega_web target first" >&2
   exit 1
 fi
@@ -69,34 +74,107 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-mkdir -p "$tmp/data"
-export OMEGA_SERVER_LISTEN="127.0.0.1:$port"
-export OMEGA_SERVER_DATA_DIR="$tmp/data"
-export OMEGA_ADMIN_PASSWORD="$password"
-export OMEGA_PERFORMANCE_MONITOR_METRICS_COLLECTION_INTERVAL=1000
-( exec "$OMEGA_BUILD_DIR/omega-monitor" serve ) > "$tmp/server.log" 2>&1 &
-pid=$!
-unset OMEGA_ADMIN_PASSWORD
-
+mkdir -p "$tmp/data" "$tmp/control"
 url="http://127.0.0.1:$port"
-ready=0
-for _ in $(seq 300); do # 300 x 0.1 s = 30 s
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "browser test: server exited during start-up" >&2
-    exit 1
+
+# Start the server (same port, same data dir each time) and wait for /healthz; 0 or 1.
+start_server() {
+  ( export OMEGA_SERVER_LISTEN="127.0.0.1:$port" OMEGA_SERVER_DATA_DIR="$tmp/data" \
+      OMEGA_ADMIN_PASSWORD="$password" OMEGA_PERFORMANCE_MONITOR_METRICS_COLLECTION_INTERVAL=1000 \
+      OMEGA_STORAGE_OUT_OF_ORDER_WINDOW=3h # views.test.mjs writes 2 hours of history
+    exec "$OMEGA_BUILD_DIR/omega-monitor" serve ) >> "$tmp/server.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 300); do # 300 x 0.1 s = 30 s
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "browser test: server exited during start-up" >&2
+      return 1
+    fi
+    if curl -fsS --max-time 2 "$url/healthz" > /dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "browser test: $url/healthz did not answer within 30 s" >&2
+  return 1
+}
+
+# Restart on a test's request: SIGTERM by PID (bounded, exit 0 required), pause, start again.
+restart_server() {
+  local old="$pid" rc=0
+  kill -TERM "$old" 2>/dev/null || true
+  for _ in $(seq 200); do
+    kill -0 "$old" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$old" 2>/dev/null; then
+    kill -KILL "$old" 2>/dev/null || true
+    wait "$old" 2>/dev/null || true
+    echo "failed: the server did not exit within 20 s of SIGTERM"
+    return
   fi
-  if curl -fsS --max-time 2 "$url/healthz" > /dev/null 2>&1; then
-    ready=1
+  wait "$old" 2>/dev/null || rc=$?
+  pid=""
+  if [[ "$rc" -ne 0 ]]; then
+    echo "failed: the server exited with status $rc on SIGTERM"
+    return
+  fi
+  sleep 2 # a visible outage for the clients
+  if start_server; then echo "ok: restarted (old pid $old, new pid $pid)"; else echo "failed: no restart"; fi
+}
+
+start_server || exit 1
+
+shots="$OMEGA_BUILD_DIR/screenshots"
+mkdir -p "$shots"
+rm -f "$shots"/*-failure.png # from an earlier run
+total_pass=0
+total_fail=0
+status=0
+files=()
+if [[ -n "${OMEGA_BROWSER_TESTS:-}" ]]; then
+  for n in $OMEGA_BROWSER_TESTS; do files+=("$OMEGA_SOURCE_DIR/tests/browser/$n.test.mjs"); done
+else
+  files=("$OMEGA_SOURCE_DIR"/tests/browser/*.test.mjs)
+fi
+for f in "${files[@]}"; do
+  name="$(basename "$f" .test.mjs)"
+  echo "=== $name"
+  rm -f "$tmp/control/"*
+  OMEGA_URL="$url" OMEGA_USER="$user" OMEGA_PASSWORD="$password" OMEGA_ARTIFACTS="$shots" \
+    OMEGA_CONTROL="$tmp/control" \
+    timeout --signal=TERM --kill-after=10 240 node --disable-warning=MODULE_TYPELESS_PACKAGE_JSON "$f" \
+    > "$tmp/$name.out" 2>&1 &
+  npid=$!
+  while kill -0 "$npid" 2>/dev/null; do
+    if [[ -f "$tmp/control/restart.request" ]]; then
+      rm -f "$tmp/control/restart.request"
+      restart_server > "$tmp/control/restart.tmp"
+      mv "$tmp/control/restart.tmp" "$tmp/control/restart.done"
+      echo "# run.sh: $(cat "$tmp/control/restart.done")"
+      if [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null; then
+        echo "browser test: the server is down after a restart request" >&2
+      fi
+    fi
+    sleep 0.1
+  done
+  rc=0
+  wait "$npid" || rc=$?
+  cat "$tmp/$name.out"
+  summary="$(tail -n 1 "$tmp/$name.out")"
+  if [[ "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    total_pass=$((total_pass + BASH_REMATCH[1]))
+    total_fail=$((total_fail + BASH_REMATCH[2]))
+  else
+    total_fail=$((total_fail + 1))
+    echo "not ok - $name: no summary line (exit status $rc)"
+  fi
+  [[ "$rc" -eq 0 ]] || status=1
+  if [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null; then
+    echo "browser test: the server is not running after $name" >&2
+    status=1
     break
   fi
-  sleep 0.1
 done
-if [[ "$ready" -ne 1 ]]; then
-  echo "browser test: $url/healthz did not answer within 30 s" >&2
-  exit 1
-fi
-
-mkdir -p "$OMEGA_BUILD_DIR/test-artifacts"
-OMEGA_URL="$url" OMEGA_USER="$user" OMEGA_PASSWORD="$password" \
-  OMEGA_ARTIFACTS="$OMEGA_BUILD_DIR/test-artifacts" \
-  timeout --signal=TERM --kill-after=10 180 node "$OMEGA_SOURCE_DIR/tests/browser/live.test.mjs"
+[[ "$total_fail" -eq 0 ]] || status=1
+echo "$total_pass passed, $total_fail failed"
+exit "$status"

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* PromQL functions of the subset: the range-vector functions (rate, irate, increase, delta,
+ * deriv, predict_linear, *_over_time) computed per step over a sliding window of raw
+ * samples, the element-wise instant-vector functions, histogram_quantile and time(), each
+ * with Prometheus 2.42's arithmetic. */
+#include "query_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const func_def_t funcs[] = {
+    {"rate", F_RATE, {VT_MATRIX}, 1, 1, VT_VECTOR},
+    {"irate", F_IRATE, {VT_MATRIX}, 1, 1, VT_VECTOR},
+    {"increase", F_INCREASE, {VT_MATRIX}, 1, 1, VT_VECTOR},
+    {"delta", F_DELTA, {VT_MATRIX}, 1, 1, VT_VECTOR},
+    {"deriv", F_DERIV, {VT_MATRIX}, 1, 1, VT_VECTOR},
+    {"predict_linear", F_PREDICT_LINEAR, {VT_MATRIX, VT_SCALAR}, 2, 2, VT_VECTOR},
+    {"avg_over_time", F_AVG_OT, {VT_MATRIX}, 1, 1, VT_VECTOR},
+    {"min_over_time", F_MIN_OT, {VT_MATRIX}, 1, 1, VT_VECTOR},
+    {"max_over_time", F_MAX_OT, {VT_MATRIX}, 1, 1, VT_VECTOR},
+    {"sum_over_time", F_SUM_OT, {VT_MATRIX}, 1, 1, VT_VECTOR},
+    {"count_over_time", F_COUNT_OT, {VT_MATRIX}, 1, 1, VT_VECTOR},
+    {"last_over_time", F_LAST_OT, {VT_MATRIX}, 1, 1, VT_VECTOR},
+    {"quantile_over_time", F_QUANTILE_OT, {VT_SCALAR, VT_MATRIX}, 2, 2, VT_VECTOR},
+    {"abs", F_ABS, {VT_VECTOR}, 1, 1, VT_VECTOR},
+    {"clamp_min", F_CLAMP_MIN, {VT_VECTOR, VT_SCALAR}, 2, 2, VT_VECTOR},
+    {"clamp_max", F_CLAMP_MAX, {VT_VECTOR, VT_SCALAR}, 2, 2, VT_VECTOR},
+    {"round", F_ROUND, {VT_VECTOR, VT_SCALAR}, 1, 2, VT_VECTOR},
+    {"histogram_quantile", F_HISTOGRAM_QUANTILE, {VT_SCALAR, VT_VECTOR}, 2, 2, VT_VECTOR},
+    {"time", F_TIME, {VT_SCALAR}, 0, 0, VT_SCALAR},
+};
+
+const func_def_t *query_func_lookup(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++)
+        if (strlen(funcs[i].name) == len && strncmp(funcs[i].name, name, len) == 0)
+            return &funcs[i];
+    return NULL;
+}
+
+/* ---- range-vector functions ---- */
+
+/* Prometheus' extrapolatedRate: counter resets added back, extrapolation to the range
+ * boundaries when the data comes within 1.1 average intervals of them, never below zero
+ * for counters. */
+static int extrapolated(const omega_sample_t *w, size_t n, int64_t range_start, int64_t range_end,
+                        int64_t range_ms, int counter, int rate, double *out)
+{
+    if (n < 2)
+        return 0;
+    double result = w[n - 1].value - w[0].value;
+    if (counter) {
+        double prev = w[0].value;
+        for (size_t i = 1; i < n; i++) {
+            if (w[i].value < prev)
+                result += prev;
+            prev = w[i].value;
+        }
+    }
+    double to_start = (double)(w[0].ts_ms - range_start) / 1000;
+    double to_end = (double)(range_end - w[n - 1].ts_ms) / 1000;
+    double sampled = (double)(w[n - 1].ts_ms - w[0].ts_ms) / 1000;
+    double avg_step = sampled / (double)(n - 1);
+    if (counter && result > 0 && w[0].value >= 0) {
+        double to_zero = sampled * (w[0].value / result);
+        if (to_zero < to_start)
+            to_start = to_zero;
+    }
+    double threshold = avg_step * 1.1, interval = sampled;
+    interval += to_start < threshold ? to_start : avg_step / 2;
+    interval += to_end < threshold ? to_end : avg_step / 2;
+    double factor = interval / sampled;
+    if (rate)
+        factor /= (double)range_ms / 1000;
+    *out = result * factor;
+    return 1;
+}
+
+static int irate(const omega_sample_t *w, size_t n, double *out)
+{
+    if (n < 2)
+        return 0;
+    const omega_sample_t *last = &w[n - 1], *prev = &w[n - 2];
+    double v = last->value < prev->value ? last->value : last->value - prev->value;
+    int64_t dt = last->ts_ms - prev->ts_ms;
+    if (dt == 0)
+        return 0;
+    *out = v / ((double)dt / 1000);
+    return 1;
+}
+
+/* Least squares over (seconds since t0, value), as Prometheus' linearRegression. */
+static void linreg(const omega_sample_t *w, size_t n, int64_t t0, double *slope, double *intercept)
+{
+    double sx = 0, sy = 0, sxy = 0, sx2 = 0, cnt = 0;
+    int const_y = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && w[i].value != w[0].value)
+            const_y = 0;
+        double x = (double)(w[i].ts_ms - t0) / 1e3;
+        cnt += 1;
+        sx += x;
+        sy += w[i].value;
+        sxy += x * w[i].value;
+        sx2 += x * x;
+    }
+    if (const_y) {
+        *slope = isinf(w[0].value) ? NAN : 0;
+        *intercept = isinf(w[0].value) ? NAN : w[0].value;
+        return;
+    }
+    double cov = sxy - sx * sy / cnt, var = sx2 - sx * sx / cnt;
+    *slope = cov / var;
+    *intercept = sy / cnt - *slope * sx / cnt;
+}
+
+static double over_time(func_id_t f, const omega_sample_t *w, size_t n)
+{
+    double acc = w[0].value;
+    switch (f) {
+    case F_AVG_OT: {
+        double mean = 0, count = 0;
+        for (size_t i = 0; i < n; i++) {
+            double v = w[i].value;
+            count++;
+            if (isinf(mean) && ((isinf(v) && (mean > 0) == (v > 0)) || (!isinf(v) && !isnan(v))))
+                continue;
+            mean += v / count - mean / count;
+        }
+        return mean;
+    }
+    case F_MIN_OT:
+        for (size_t i = 0; i < n; i++)
+            if (w[i].value < acc || isnan(acc))
+                acc = w[i].value;
+        return acc;
+    case F_MAX_OT:
+        for (size_t i = 0; i < n; i++)
+            if (w[i].value > acc || isnan(acc))
+                acc = w[i].value;
+        return acc;
+    case F_SUM_OT:
+        acc = 0;
+        for (size_t i = 0; i < n; i++)
+            acc += w[i].value;
+        return acc;
+    case F_COUNT_OT:
+        return (double)n;
+    default:
+        return w[n - 1].value;
+    }
+}
+
+/* One step of a range function over window w (n >= 0 samples); 1 when it yields a value. */
+static int range_step(const node_t *call, const omega_sample_t *w, size_t n, int64_t t, int64_t ref,
+                      double param, double *out)
+{
+    const node_t *m = call->func->id == F_QUANTILE_OT ? call->args[1] : call->args[0];
+    int64_t rs = ref - m->range_ms;
+    switch (call->func->id) {
+    case F_RATE:
+        return extrapolated(w, n, rs, ref, m->range_ms, 1, 1, out);
+    case F_INCREASE:
+        return extrapolated(w, n, rs, ref, m->range_ms, 1, 0, out);
+    case F_DELTA:
+        return extrapolated(w, n, rs, ref, m->range_ms, 0, 0, out);
+    case F_IRATE:
+        return irate(w, n, out);
+    case F_DERIV:
+    case F_PREDICT_LINEAR: {
+        if (n < 2)
+            return 0;
+        double slope, icpt;
+        if (call->func->id == F_DERIV) {
+            linreg(w, n, w[0].ts_ms, &slope, &icpt);
+            *out = slope;
+        } else {
+            linreg(w, n, t, &slope, &icpt);
+            *out = slope * param + icpt;
+        }
+        return 1;
+    }
+    case F_QUANTILE_OT: {
+        if (n == 0)
+            return 0;
+        double *vals = omega_malloc(n * sizeof(double));
+        for (size_t i = 0; i < n; i++)
+            vals[i] = w[i].value;
+        *out = query_quantile(param, vals, n);
+        free(vals);
+        return 1;
+    }
+    default:
+        if (n == 0)
+            return 0;
+        *out = over_time(call->func->id, w, n);
+        return 1;
+    }
+}
+
+static size_t drop_stale(omega_sample_t *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits;
+        memcpy(&bits, &s[i].value, sizeof(bits));
+        if (bits != 0x7ff0000000000002ULL)
+            s[o++] = s[i];
+    }
+    return o;
+}
+
+static int eval_range_func(evaluator_t *ev, const node_t *n, qvalue_t *out)
+{
+    int qot = n->func->id == F_QUANTILE_OT;
+    const node_t *m = n->args[qot ? 1 : 0];
+    qvalue_t param = {0};
+    int rc = 0;
+    if (n->n_args == 2 && (rc = eval_node(ev, n->args[qot ? 0 : 1], &param)) != 0)
+        return rc;
+    raw_series_t *raw = NULL;
+    size_t nr = 0;
+    int64_t last = ev_time(ev, ev->n_steps - 1);
+    rc = eval_fetch(ev, m, ev->start - m->offset_ms - m->range_ms, last - m->offset_ms, &raw, &nr);
+    out->type = VT_VECTOR;
+    for (size_t i = 0; i < nr && rc == 0; i++) {
+        raw[i].n = drop_stale(raw[i].samples, raw[i].n);
+        lset_t lbl = lset_dup(&raw[i].lbl);
+        if (n->func->id != F_LAST_OT)
+            lset_drop(&lbl, "__name__");
+        qseries_t *s = qvalue_add_series(ev, out, lbl, &rc);
+        size_t lo = 0, hi = 0;
+        for (size_t st = 0; s && st < ev->n_steps; st++) {
+            int64_t t = ev_time(ev, st), ref = t - m->offset_ms;
+            while (hi < raw[i].n && raw[i].samples[hi].ts_ms <= ref)
+                hi++;
+            /* 2.42's window is closed on both ends: [ref - range, ref]. */
+            while (lo < hi && raw[i].samples[lo].ts_ms < ref - m->range_ms)
+                lo++;
+            double p = param.scalar ? param.scalar[st] : 0;
+            s->has[st] =
+                (uint8_t)range_step(n, raw[i].samples + lo, hi - lo, t, ref, p, &s->val[st]);
+        }
+    }
+    raw_series_free(raw, nr);
+    qvalue_free(&param);
+    return rc ? rc : eval_dedupe(ev, out, 1);
+}
+
+/* ---- instant-vector functions ---- */
+
+static double apply_simple(func_id_t f, double v, double p)
+{
+    switch (f) {
+    case F_ABS:
+        return fabs(v);
+    case F_CLAMP_MIN:
+        return isnan(v) || isnan(p) ? NAN : (v < p ? p : v);
+    case F_CLAMP_MAX:
+        return isnan(v) || isnan(p) ? NAN : (v > p ? p : v);
+    default: {
+        double inv = 1.0 / p;
+        return floor(v * inv + 0.5) / inv;
+    }
+    }
+}
+
+static int eval_simple_func(evaluator_t *ev, const node_t *n, qvalue_t *out)
+{
+    qvalue_t param = {0};
+    int rc = eval_node(ev, n->args[0], out);
+    if (rc == 0 && n->n_args == 2)
+        rc = eval_node(ev, n->args[1], &param);
+    for (size_t i = 0; rc == 0 && i < out->n_series; i++) {
+        qseries_t *s = &out->series[i];
+        lset_drop(&s->lbl, "__name__");
+        for (size_t st = 0; st < ev->n_steps; st++)
+            if (s->has[st])
+                s->val[st] =
+                    apply_simple(n->func->id, s->val[st], param.scalar ? param.scalar[st] : 1);
+    }
+    qvalue_free(&param);
+    return rc ? rc : eval_dedupe(ev, out, 0);
+}
+
+int eval_call(evaluator_t *ev, const node_t *n, qvalue_t *out)
+{
+    switch (n->func->id) {
+    case F_TIME:
+        out->type = VT_SCALAR;
+        out->scalar = omega_malloc(ev->n_steps * sizeof(double));
+        for (size_t st = 0; st < ev->n_steps; st++)
+            out->scalar[st] = (double)ev_time(ev, st) / 1000;
+        return 0;
+    case F_ABS:
+    case F_CLAMP_MIN:
+    case F_CLAMP_MAX:
+    case F_ROUND:
+        return eval_simple_func(ev, n, out);
+    case F_HISTOGRAM_QUANTILE:
+        return eval_histogram_quantile(ev, n, out);
+    default:
+        return eval_range_func(ev, n, out);
+    }
+}

@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Tests of alert delivery against real loopback receivers: a webhook endpoint (HMAC
+ * signature, custom headers, 500-then-200 retries, a receiver that hangs, a 10 GB answer),
+ * an SMTP listener (multipart message, auth, rejected recipients), an SMS gateway (GET and
+ * JSON bodies from templates), the persisted queue across an engine restart, the retry
+ * window, channel tests and template validation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpd.h"
+#include "omega/alert.h"
+#include "omega/log.h"
+#include "omega/tsdb.h"
+#include "smtpd.h"
+#include "testutil.h"
+
+typedef struct fx {
+    char *dir;
+    omega_tsdb_t *db;
+    omega_alert_engine_t *e;
+    omega_config_t *cfg; /* SMS alerts are off by default: this config turns them on */
+    test_httpd_t *rx;
+    int64_t t0;
+} fx_t;
+
+static void fx_engine(fx_t *f, int64_t retry_window_ms)
+{
+    omega_alert_options_t o;
+    omega_alert_options_init(&o);
+    o.cfg = f->cfg;
+    o.builtin_rules = 0;
+    o.retry_base_ms = 1000;
+    o.retry_window_ms = retry_window_ms;
+    f->e = omega_alert_create(f->db, &o, NULL);
+    assert_non_null(f->e);
+}
+
+static int setup(void **state)
+{
+    omega_log_set_level(OMEGA_LOG_ERROR);
+    fx_t *f = calloc(1, sizeof(*f));
+    f->dir = testutil_mkdtemp("alertch");
+    omega_tsdb_options_t so;
+    omega_tsdb_options_init(&so);
+    so.data_dir = f->dir;
+    so.sync_writes = 0;
+    so.out_of_order_window_ms = 0;
+    so.raw_retention_ms = 0;
+    f->db = omega_tsdb_open(&so, NULL);
+    assert_non_null(f->db);
+    const char *conf = "{\"alerting\":{\"enable_sms_alerts\":true},\"notification_templates\":"
+                       "{\"system.emergency\":{\"subject\":\"EMERGENCY {metric_name} "
+                       "{current_value}\",\"body\":\"value {current_value}\"}}}";
+    assert_int_equal(omega_config_load_string(conf, strlen(conf), NULL, NULL, NULL, &f->cfg), 0);
+    fx_engine(f, 3600 * 1000);
+    f->rx = test_httpd_start();
+    assert_non_null(f->rx);
+    f->t0 = omega_now_ms() / 1000 * 1000;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    omega_alert_destroy(f->e);
+    test_httpd_stop(f->rx);
+    omega_tsdb_close(f->db);
+    omega_config_destroy(f->cfg);
+    testutil_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void channel(fx_t *f, const char *fmt, int port)
+{
+    char body[2048];
+    snprintf(body, sizeof(body), fmt, port);
+    omega_error_t err;
+    omega_error_clear(&err);
+    if (omega_alert_channel_put(f->e, NULL, body, NULL, &err) != 0)
+        fail_msg("channel rejected: %s", err.message);
+}
+
+/* A rule "disk full" on metric disk{host="a"} notifying channel ch, firing at t0. */
+static void fire(fx_t *f, const char *ch)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"name\":\"disk full\",\"expr\":\"disk\",\"warning\":80,\"critical\":90,"
+             "\"category\":\"system\",\"channels\":[\"%s\"],\"annotations\":{\"description\":"
+             "\"Disk \\\"/\\\" is full\",\"recommended_action\":\"rm -rf /tmp/*\"}}", ch);
+    assert_int_equal(omega_alert_rule_put(f->e, NULL, body, NULL, NULL), 0);
+    omega_label_t l = {"host", "a"};
+    omega_point_t p = {"disk", &l, 1, f->t0, 93.5};
+    assert_int_equal(omega_tsdb_write(f->db, &p, 1, NULL), 0);
+    assert_int_equal(omega_alert_evaluate(f->e, f->t0), 0);
+}
+
+static void test_webhook_signature_and_headers(void **state)
+{
+    fx_t *f = *state;
+    channel(f, "{\"id\":\"wh\",\"name\":\"wh\",\"type\":\"webhook\",\"config\":{\"url\":"
+               "\"http://127.0.0.1:%d/in\",\"secret\":\"s3cret\",\"headers\":{\"X-Team\":"
+               "\"ci\"}}}", test_httpd_port(f->rx));
+    char *out = NULL;
+    assert_int_equal(omega_alert_channel_list(f->e, &out, NULL), 0);
+    assert_null(strstr(out, "s3cret")); /* secrets never come back */
+    assert_non_null(strstr(out, "********"));
+    free(out);
+    fire(f, "wh");
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0), 0);
+    httpd_req_t r;
+    assert_int_equal(test_httpd_get(f->rx, 0, &r), 0);
+    assert_string_equal(r.method, "POST");
+    assert_string_equal(r.target, "/in");
+    char sig[160], h[64];
+    assert_non_null(httpd_req_header(&r, "x-omega-signature", sig, sizeof(sig)));
+    assert_non_null(httpd_req_header(&r, "x-team", h, sizeof(h)));
+    assert_string_equal(h, "ci");
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mlen = 0;
+    HMAC(EVP_sha256(), "s3cret", 6, (const unsigned char *)r.body, r.body_len, mac, &mlen);
+    char want[160] = "sha256=";
+    for (unsigned int i = 0; i < mlen; i++)
+        snprintf(want + 7 + 2 * i, 3, "%02x", mac[i]);
+    assert_string_equal(sig, want);
+    json_t *b = json_loads(r.body, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(b, "severity")), "critical");
+    assert_true(json_number_value(json_object_get(b, "value")) == 93.5);
+    assert_true(json_number_value(json_object_get(b, "threshold")) == 90);
+    assert_string_equal(json_string_value(json_object_get(b, "description")), "Disk \"/\" is full");
+    json_decref(b);
+    httpd_req_free(&r);
+    /* A masked secret sent back keeps the stored one. */
+    char body[256];
+    snprintf(body, sizeof(body), "{\"name\":\"wh2\",\"type\":\"webhook\",\"config\":{\"url\":"
+             "\"http://127.0.0.1:%d/in\",\"secret\":\"********\"}}", test_httpd_port(f->rx));
+    assert_int_equal(omega_alert_channel_put(f->e, "wh", body, NULL, NULL), 0);
+    assert_int_equal(omega_alert_channel_test(f->e, "wh", NULL), 0);
+    assert_int_equal(test_httpd_get(f->rx, 1, &r), 0);
+    mlen = 0;
+    HMAC(EVP_sha256(), "s3cret", 6, (const unsigned char *)r.body, r.body_len, mac, &mlen);
+    for (unsigned int i = 0; i < mlen; i++)
+        snprintf(want + 7 + 2 * i, 3, "%02x", mac[i]);
+    assert_non_null(httpd_req_header(&r, "x-omega-signature", sig, sizeof(sig)));
+    assert_string_equal(sig, want);
+    httpd_req_free(&r);
+}
+
+static void test_webhook_retry_after_500(void **state)
+{
+    fx_t *f = *state;
+    int script[] = {500, 503};
+    test_httpd_script(f->rx, script, 2);
+    channel(f, "{\"id\":\"wh\",\"name\":\"wh\",\"type\":\"webhook\",\"config\":{\"url\":"
+               "\"http://127.0.0.1:%d/in\"}}", test_httpd_port(f->rx));
+    fire(f, "wh");
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0), 1);
+    /* Not due again before the backoff (1 s), then 2 s after the second failure. */
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0 + 500), 1);
+    assert_int_equal((int)test_httpd_count(f->rx), 1);
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0 + 1000), 1);
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0 + 2500), 1);
+    assert_int_equal((int)test_httpd_count(f->rx), 2);
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0 + 3000), 0);
+    assert_int_equal((int)test_httpd_count(f->rx), 3);
+    omega_alert_stats_t st;
+    omega_alert_stats(f->e, &st);
+    assert_int_equal(st.notifications_failed, 2);
+    assert_int_equal(st.notifications_sent, 1);
+}
+
+static void test_webhook_hang_times_out(void **state)
+{
+    fx_t *f = *state;
+    test_httpd_set_delay(f->rx, 3000);
+    channel(f, "{\"id\":\"wh\",\"name\":\"wh\",\"type\":\"webhook\",\"config\":{\"url\":"
+               "\"http://127.0.0.1:%d/in\",\"timeout\":\"300ms\"}}", test_httpd_port(f->rx));
+    fire(f, "wh");
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0), 1);
+    omega_alert_stats_t st;
+    omega_alert_stats(f->e, &st);
+    assert_int_equal(st.notifications_failed, 1);
+    omega_error_t err;
+    omega_error_clear(&err);
+    assert_int_equal(omega_alert_channel_test(f->e, "wh", &err), OMEGA_ETIMEDOUT);
+    assert_non_null(strstr(err.message, "300 ms"));
+}
+
+static void test_webhook_huge_answer(void **state)
+{
+    fx_t *f = *state;
+    test_httpd_set_huge_body(f->rx, 1);
+    channel(f, "{\"id\":\"wh\",\"name\":\"wh\",\"type\":\"webhook\",\"config\":{\"url\":"
+               "\"http://127.0.0.1:%d/in\"}}", test_httpd_port(f->rx));
+    assert_int_equal(omega_alert_channel_test(f->e, "wh", NULL), 0);
+}
+
+static void test_email(void **state)
+{
+    fx_t *f = *state;
+    test_smtpd_t *s = test_smtpd_start(0);
+    assert_non_null(s);
+    channel(f, "{\"id\":\"mail\",\"name\":\"ops mail\",\"type\":\"email\",\"config\":{\"to\":"
+               "[\"ops@example.org\",\"dev@example.org\"],\"from\":\"omega@example.org\","
+               "\"smtp_url\":\"smtp://127.0.0.1:%d\",\"username\":\"u\",\"password\":\"p\"}}",
+            test_smtpd_port(s));
+    fire(f, "mail");
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0), 0);
+    assert_int_equal((int)test_smtpd_wait(s, 1, 5000), 1);
+    smtpd_msg_t m;
+    assert_int_equal(test_smtpd_get(s, 0, &m), 0);
+    assert_string_equal(m.from, "<omega@example.org>");
+    assert_string_equal(m.rcpt, "<ops@example.org>,<dev@example.org>");
+    assert_true(strncmp(m.auth, "PLAIN", 5) == 0);
+    /* The system template of the config, rendered. */
+    assert_non_null(strstr(m.data, "Subject: OMEGA System Alert - disk"));
+    assert_non_null(strstr(m.data, "multipart/alternative"));
+    assert_non_null(strstr(m.data, "Content-Type: text/html"));
+    assert_non_null(strstr(m.data, "Current Value: 93.5"));
+    assert_non_null(strstr(m.data, "Threshold: 90"));
+    assert_non_null(strstr(m.data, "Severity: critical"));
+    assert_non_null(strstr(m.data, "Recommended Action: rm -rf /tmp/*"));
+    smtpd_msg_free(&m);
+    test_smtpd_stop(s);
+}
+
+static void test_email_rejected(void **state)
+{
+    fx_t *f = *state;
+    test_smtpd_t *s = test_smtpd_start(1);
+    assert_non_null(s);
+    channel(f, "{\"id\":\"mail\",\"name\":\"m\",\"type\":\"email\",\"config\":{\"to\":"
+               "[\"nobody@example.org\"],\"from\":\"omega@example.org\","
+               "\"smtp_url\":\"smtp://127.0.0.1:%d\"}}", test_smtpd_port(s));
+    omega_error_t err;
+    omega_error_clear(&err);
+    assert_int_equal(omega_alert_channel_test(f->e, "mail", &err), OMEGA_EIO);
+    assert_non_null(strstr(err.message, "550"));
+    test_smtpd_stop(s);
+}
+
+static void test_sms_gateway(void **state)
+{
+    fx_t *f = *state;
+    channel(f, "{\"id\":\"sms\",\"name\":\"sms\",\"type\":\"sms\",\"config\":{\"url\":"
+               "\"http://127.0.0.1:%d/sms\",\"method\":\"POST\",\"to\":[\"+15551234567\","
+               "\"+15557654321\"],\"body_template\":\"{{\\\"to\\\":\\\"{to}\\\",\\\"text\\\":"
+               "\\\"{severity}: {description}\\\"}}\"}}", test_httpd_port(f->rx));
+    channel(f, "{\"id\":\"smsget\",\"name\":\"sms get\",\"type\":\"sms\",\"config\":{\"url\":"
+               "\"http://127.0.0.1:%d/send?to={to}&msg={message}\",\"method\":\"GET\","
+               "\"to\":[\"+15551234567\"]}}", test_httpd_port(f->rx));
+    fire(f, "sms");
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0), 0);
+    assert_int_equal((int)test_httpd_count(f->rx), 2);
+    httpd_req_t r;
+    assert_int_equal(test_httpd_get(f->rx, 1, &r), 0);
+    json_t *b = json_loads(r.body, 0, NULL);
+    assert_non_null(b); /* the description's quotes were escaped */
+    assert_string_equal(json_string_value(json_object_get(b, "to")), "+15557654321");
+    assert_string_equal(json_string_value(json_object_get(b, "text")),
+                        "critical: Disk \"/\" is full");
+    json_decref(b);
+    httpd_req_free(&r);
+    assert_int_equal(omega_alert_channel_test(f->e, "smsget", NULL), 0);
+    assert_int_equal(test_httpd_get(f->rx, 2, &r), 0);
+    assert_string_equal(r.method, "GET");
+    assert_non_null(strstr(r.target, "/send?to=%2B15551234567&msg=OMEGA%20Application"));
+    httpd_req_free(&r);
+}
+
+/* "<category>.<severity>" templates win over the category's. */
+static void test_template_per_severity(void **state)
+{
+    fx_t *f = *state;
+    channel(f, "{\"id\":\"smsget\",\"name\":\"sms get\",\"type\":\"sms\",\"config\":{\"url\":"
+               "\"http://127.0.0.1:%d/send?msg={message}\",\"method\":\"GET\","
+               "\"to\":[\"+15551234567\"]}}", test_httpd_port(f->rx));
+    assert_int_equal(omega_alert_rule_put(f->e, NULL, "{\"name\":\"hot\",\"expr\":\"temp\","
+                                          "\"emergency\":90,\"category\":\"system\","
+                                          "\"channels\":[\"smsget\"]}", NULL, NULL), 0);
+    omega_label_t l = {"host", "a"};
+    omega_point_t p = {"temp", &l, 1, f->t0, 95};
+    assert_int_equal(omega_tsdb_write(f->db, &p, 1, NULL), 0);
+    assert_int_equal(omega_alert_evaluate(f->e, f->t0), 0);
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0), 0);
+    httpd_req_t r;
+    assert_int_equal(test_httpd_get(f->rx, 0, &r), 0);
+    assert_string_equal(r.target, "/send?msg=EMERGENCY%20temp%2095");
+    httpd_req_free(&r);
+}
+
+static void test_queue_survives_restart(void **state)
+{
+    fx_t *f = *state;
+    int script[] = {500};
+    test_httpd_script(f->rx, script, 1);
+    channel(f, "{\"id\":\"wh\",\"name\":\"wh\",\"type\":\"webhook\",\"config\":{\"url\":"
+               "\"http://127.0.0.1:%d/in\"}}", test_httpd_port(f->rx));
+    fire(f, "wh");
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0), 1);
+    omega_alert_destroy(f->e);
+    fx_engine(f, 3600 * 1000);
+    omega_alert_stats_t st;
+    omega_alert_stats(f->e, &st);
+    assert_int_equal(st.queue_depth, 1);
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0 + 1000), 0);
+    assert_int_equal((int)test_httpd_count(f->rx), 2);
+    httpd_req_t r;
+    assert_int_equal(test_httpd_get(f->rx, 1, &r), 0);
+    assert_non_null(strstr(r.body, "\"alert\":\"disk full\""));
+    httpd_req_free(&r);
+    /* Delivered: gone from the store too. */
+    omega_alert_destroy(f->e);
+    fx_engine(f, 3600 * 1000);
+    omega_alert_stats(f->e, &st);
+    assert_int_equal(st.queue_depth, 0);
+}
+
+static void test_retry_window_drops(void **state)
+{
+    fx_t *f = *state;
+    omega_alert_destroy(f->e);
+    fx_engine(f, 5000);
+    int script[] = {500, 500, 500, 500, 500, 500};
+    test_httpd_script(f->rx, script, 6);
+    channel(f, "{\"id\":\"wh\",\"name\":\"wh\",\"type\":\"webhook\",\"config\":{\"url\":"
+               "\"http://127.0.0.1:%d/in\"}}", test_httpd_port(f->rx));
+    fire(f, "wh");
+    size_t left = 1;
+    for (int64_t t = 0; t <= 20000 && left; t += 1000)
+        left = omega_alert_deliver(f->e, f->t0 + t);
+    assert_int_equal((int)left, 0);
+    omega_alert_stats_t st;
+    omega_alert_stats(f->e, &st);
+    assert_int_equal(st.notifications_dropped, 1);
+    assert_int_equal(st.notifications_sent, 0);
+}
+
+static void expect_bad_channel(fx_t *f, const char *json, const char *path, const char *needle)
+{
+    omega_error_t err;
+    omega_error_clear(&err);
+    assert_int_equal(omega_alert_channel_put(f->e, NULL, json, NULL, &err), OMEGA_EINVAL);
+    if (path)
+        assert_string_equal(err.path, path);
+    if (needle && !strstr(err.message, needle))
+        fail_msg("message '%s' lacks '%s'", err.message, needle);
+}
+
+static void test_channel_validation(void **state)
+{
+    fx_t *f = *state;
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"pager\"}", "type", NULL);
+    expect_bad_channel(f, "{\"type\":\"log\"}", "name", NULL);
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"webhook\",\"config\":{}}", "config.url",
+                       "required");
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"webhook\",\"config\":{\"url\":\"ftp://x\"}}",
+                       "config.url", "http://");
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"webhook\",\"config\":{\"url\":\"http://x\","
+                          "\"headers\":{\"Bad Header\":\"v\"}}}", "config.headers", NULL);
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"webhook\",\"config\":{\"url\":\"http://x\","
+                          "\"timeout\":\"1h\"}}", "config.timeout", NULL);
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"email\",\"config\":{\"to\":[\"nobody\"],"
+                          "\"from\":\"a@b\",\"smtp_url\":\"smtp://h\"}}", "config.to", NULL);
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"email\",\"config\":{\"to\":[\"a@b\"],"
+                          "\"from\":\"a@b\",\"smtp_url\":\"http://h\"}}", "config.smtp_url", NULL);
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"email\",\"config\":{\"to\":[\"a@b\"],"
+                          "\"from\":\"a@b\\r\\nBcc: all@x\",\"smtp_url\":\"smtp://h\"}}",
+                       "config.from", "single line");
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"webhook\",\"config\":{\"url\":"
+                          "\"http://h/\\r\\nX: y\"}}", "config.url", "single line");
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"sms\",\"config\":{\"url\":\"http://h\"}}",
+                       "config.to", NULL);
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"sms\",\"config\":{\"url\":\"http://h\","
+                          "\"to\":[\"+1555\"],\"method\":\"DELETE\"}}", "config.method", NULL);
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"sms\",\"config\":{\"url\":\"http://h\","
+                          "\"to\":[\"+1555\"],\"body_template\":\"{nope}\"}}", "config.body_template",
+                       "unknown placeholder {nope}");
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"sms\",\"config\":{\"url\":\"http://h\","
+                          "\"to\":[\"+1555\"],\"body_template\":\"{\\\"to\\\":1\"}}", "config.body_template",
+                       "unbalanced");
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"sms\",\"config\":{\"url\":\"http://h\","
+                          "\"to\":[\"+1555\"],\"body_template\":\"a}\"}}", "config.body_template", "unbalanced");
+    expect_bad_channel(f, "{\"name\":\"x\",\"type\":\"log\",\"template\":\"missing\"}",
+                       "template", "missing");
+    omega_error_t err;
+    omega_error_clear(&err);
+    assert_int_equal(omega_alert_channel_put(f->e, NULL, "{\"name\":\"x\",\"type\":\"log\","
+                                             "\"template\":\"performance\"}", NULL, &err), 0);
+    assert_int_equal(omega_alert_channel_test(f->e, "nope", &err), OMEGA_ENOENT);
+    assert_int_equal(omega_alert_channel_delete(f->e, "nope", &err), OMEGA_ENOENT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_webhook_signature_and_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_webhook_retry_after_500, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_webhook_hang_times_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_webhook_huge_answer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_email, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_email_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sms_gateway, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_template_per_severity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_window_drops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_channel_validation, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
