@@ -13,15 +13,15 @@
 #include "omega/query.h"
 
 /* Key prefixes. META: rules, channels, silences. ALERTS: history and the delivery queue. */
-#define KEY_RULE "alert/rule/"
+#define KEY_RULE    "alert/rule/"
 #define KEY_CHANNEL "alert/channel/"
 #define KEY_SILENCE "alert/silence/"
 #define KEY_HISTORY "h/" /* + 8-byte BE ms + 8-byte BE sequence */
-#define KEY_QUEUE "q/"   /* + 8-byte BE sequence */
+#define KEY_QUEUE   "q/" /* + 8-byte BE sequence */
 
-#define ID_MAX 64          /* longest rule/channel/silence id */
+#define ID_MAX        64              /* longest rule/channel/silence id */
 #define EVENT_HOLD_MS (5 * 60 * 1000) /* an event alert resolves this long after it fired */
-#define TEXT_MAX 4096      /* longest name, description, template text */
+#define TEXT_MAX      4096            /* longest name, description, template text */
 
 typedef enum sev { SEV_NONE = 0, SEV_WARNING, SEV_CRITICAL, SEV_EMERGENCY, SEV_COUNT } sev_t;
 typedef enum cmp_op { OP_GT = 0, OP_LT, OP_GE, OP_LE } cmp_op_t;
@@ -60,36 +60,36 @@ typedef struct alert {
 } alert_t;
 
 typedef struct rule {
-    char *id;                   /* unique id */
-    char *name;                 /* "alert" in notifications */
-    char *expr;                 /* the query */
-    double thr[SEV_COUNT];      /* threshold per severity (index SEV_*) */
-    int has_thr[SEV_COUNT];     /* which thresholds are set */
-    cmp_op_t op;                /* comparison */
-    int64_t for_ms;             /* condition must hold this long before firing */
-    int has_clear;              /* hysteresis: firing alerts clear only past `clear` */
-    double clear;               /* clear threshold */
-    category_t category;        /* cooldown and template selection */
-    char **channels;            /* channel ids */
-    size_t n_channels;          /* entries in channels */
-    labelset_t labels;          /* extra labels added to every alert */
-    char *description;          /* annotation */
-    char *recommended_action;   /* annotation */
-    int64_t repeat_ms;          /* repeat interval, 0 = the category cooldown */
-    char **group_by;            /* label names grouping notifications */
-    size_t n_group_by;          /* entries in group_by */
-    int builtin;                /* created from the config, read-only */
-    char *event_metric;         /* event rule: raised by omega_alert_raise() with this
-                                 * "__name__", not evaluated; NULL for query rules */
-    char last_error[256];       /* latest evaluation error, "" = none */
-    int64_t last_eval_ms;       /* latest evaluation time */
-    alert_t **alerts;           /* this rule's alerts */
-    size_t n_alerts;            /* entries in alerts */
+    char *id;                 /* unique id */
+    char *name;               /* "alert" in notifications */
+    char *expr;               /* the query */
+    double thr[SEV_COUNT];    /* threshold per severity (index SEV_*) */
+    int has_thr[SEV_COUNT];   /* which thresholds are set */
+    cmp_op_t op;              /* comparison */
+    int64_t for_ms;           /* condition must hold this long before firing */
+    int has_clear;            /* hysteresis: firing alerts clear only past `clear` */
+    double clear;             /* clear threshold */
+    category_t category;      /* cooldown and template selection */
+    char **channels;          /* channel ids */
+    size_t n_channels;        /* entries in channels */
+    labelset_t labels;        /* extra labels added to every alert */
+    char *description;        /* annotation */
+    char *recommended_action; /* annotation */
+    int64_t repeat_ms;        /* repeat interval, 0 = the category cooldown */
+    char **group_by;          /* label names grouping notifications */
+    size_t n_group_by;        /* entries in group_by */
+    int builtin;              /* created from the config, read-only */
+    char *event_metric;       /* event rule: raised by omega_alert_raise() with this
+                               * "__name__", not evaluated; NULL for query rules */
+    char last_error[256];     /* latest evaluation error, "" = none */
+    int64_t last_eval_ms;     /* latest evaluation time */
+    alert_t **alerts;         /* this rule's alerts */
+    size_t n_alerts;          /* entries in alerts */
 } rule_t;
 
 typedef struct channel {
-    char *id;       /* unique id */
-    char *name;     /* display name */
+    char *id;   /* unique id */
+    char *name; /* display name */
     chan_type_t type;
     json_t *config; /* validated per type (owned) */
     char *template; /* notification_templates name, "" = by category */
@@ -97,10 +97,10 @@ typedef struct channel {
 } channel_t;
 
 typedef struct silence_matcher {
-    char *name;   /* label name ("alertname" = the rule name) */
-    char *value;  /* literal or regex */
-    int op;       /* OMEGA_MATCH_* */
-    regex_t re;   /* compiled, anchored, for regex ops */
+    char *name;  /* label name ("alertname" = the rule name) */
+    char *value; /* literal or regex */
+    int op;      /* OMEGA_MATCH_* */
+    regex_t re;  /* compiled, anchored, for regex ops */
 } silence_matcher_t;
 
 typedef struct silence {
@@ -125,11 +125,11 @@ typedef struct qitem {
 struct omega_alert_engine {
     omega_tsdb_t *db;
     omega_alert_options_t opt;
-    omega_config_t *own_cfg;    /* defaults when opt.cfg was NULL */
-    const omega_config_t *cfg;  /* effective config */
-    pthread_mutex_t mu;         /* guards everything below */
-    pthread_mutex_t eval_mu;    /* one evaluation pass at a time */
-    pthread_cond_t cond;        /* wakes the threads */
+    omega_config_t *own_cfg;   /* defaults when opt.cfg was NULL */
+    const omega_config_t *cfg; /* effective config */
+    pthread_mutex_t mu;        /* guards everything below */
+    pthread_mutex_t eval_mu;   /* one evaluation pass at a time */
+    pthread_cond_t cond;       /* wakes the threads */
     rule_t **rules;
     size_t n_rules;
     channel_t **channels;
@@ -138,9 +138,9 @@ struct omega_alert_engine {
     size_t n_silences;
     qitem_t **queue;
     size_t n_queue;
-    uint64_t queue_seq;         /* next queue key */
-    uint64_t history_seq;       /* next history sequence */
-    uint64_t id_seq;            /* generated ids */
+    uint64_t queue_seq;   /* next queue key */
+    uint64_t history_seq; /* next history sequence */
+    uint64_t id_seq;      /* generated ids */
     omega_alert_stats_t stats;
     int running, stopping;
     pthread_t eval_thread, send_thread;
@@ -190,8 +190,8 @@ json_t *json_rfc3339(int64_t ms);
 /* Load JSON text as an object; OMEGA_EINVAL with line/column in err. */
 json_t *json_load_object(const char *text, omega_error_t *err);
 /* Store v (not consumed) under key in space. */
-int kv_put_json(omega_tsdb_t *db, omega_kv_space_t space, const char *key, size_t klen,
-                json_t *v, omega_error_t *err);
+int kv_put_json(omega_tsdb_t *db, omega_kv_space_t space, const char *key, size_t klen, json_t *v,
+                omega_error_t *err);
 void be64_put(unsigned char *p, uint64_t v);
 uint64_t be64_get(const unsigned char *p);
 const char *sev_name(sev_t s);
@@ -249,8 +249,7 @@ int silences_load(omega_alert_engine_t *e, omega_error_t *err);
 #define SILENCE_KEEP_MS (7LL * 86400 * 1000)
 void silences_expire(omega_alert_engine_t *e, int64_t now_ms);
 /* 1 when an active silence matches the alert (rule labels, series labels, alertname). */
-int silence_matches_any(omega_alert_engine_t *e, const rule_t *r, const alert_t *a,
-                        int64_t now_ms);
+int silence_matches_any(omega_alert_engine_t *e, const rule_t *r, const alert_t *a, int64_t now_ms);
 
 /* ---- history.c ---- */
 /* Append one transition to the ALERTS space (caller holds e->mu). */
@@ -268,7 +267,8 @@ void queue_free_all(omega_alert_engine_t *e);
 
 /* ---- deliver.c ---- */
 /* Deliver payload through channel c (a snapshot: the caller owns it). Blocking, bounded by
- * the channel's timeout; at_ms is the transition time ({timestamp}). 0, or OMEGA_EIO / OMEGA_ETIMEDOUT with the reason in err. */
+ * the channel's timeout; at_ms is the transition time ({timestamp}). 0, or OMEGA_EIO /
+ * OMEGA_ETIMEDOUT with the reason in err. */
 int deliver(const omega_alert_engine_t *e, const channel_t *c, category_t cat, json_t *payload,
             int64_t at_ms, omega_error_t *err);
 channel_t *channel_dup(const channel_t *c);

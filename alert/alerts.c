@@ -74,8 +74,8 @@ int omega_alert_history(omega_alert_engine_t *e, int64_t since_ms, int64_t until
     if (until_ms < since_ms)
         return omega_error_set_path(err, OMEGA_EINVAL, "until", "until is before since");
     hist_ctx_t h = {since_ms, until_ms, rule_id, severity, limit ? limit : 10000, json_array()};
-    int rc = omega_kv_scan(e->db, OMEGA_KV_ALERTS, KEY_HISTORY, strlen(KEY_HISTORY), on_history,
-                           &h, err);
+    int rc = omega_kv_scan(e->db, OMEGA_KV_ALERTS, KEY_HISTORY, strlen(KEY_HISTORY), on_history, &h,
+                           err);
     if (rc < 0) {
         json_decref(h.items);
         return rc;

@@ -77,10 +77,9 @@ static int check_list(json_t *cfg, const char *field, int email, omega_error_t *
     json_array_foreach(v, i, s)
     {
         const char *t = json_is_string(s) ? json_string_value(s) : NULL;
-        if (!t || !*t || strlen(t) > 254 || strpbrk(t, "\r\n<>,") ||
-            (email && !strchr(t, '@')))
-            return bad(err, field, email ? "holds an invalid e-mail address"
-                                         : "holds an invalid recipient");
+        if (!t || !*t || strlen(t) > 254 || strpbrk(t, "\r\n<>,") || (email && !strchr(t, '@')))
+            return bad(err, field,
+                       email ? "holds an invalid e-mail address" : "holds an invalid recipient");
     }
     return 0;
 }
@@ -123,14 +122,17 @@ static int check_config(chan_type_t type, json_t *cfg, omega_error_t *err)
         return 0;
     case CH_WEBHOOK:
         return check_str(cfg, "url", 1, "http://", "https://", err) ||
-               check_str(cfg, "secret", 0, NULL, NULL, err) || check_headers(cfg, err) ||
-               check_timeout(cfg, err) ? OMEGA_EINVAL : 0;
+                       check_str(cfg, "secret", 0, NULL, NULL, err) || check_headers(cfg, err) ||
+                       check_timeout(cfg, err)
+                   ? OMEGA_EINVAL
+                   : 0;
     case CH_EMAIL:
         return check_list(cfg, "to", 1, err) || check_str(cfg, "from", 1, NULL, NULL, err) ||
-               check_str(cfg, "smtp_url", 1, "smtp://", "smtps://", err) ||
-               check_str(cfg, "username", 0, NULL, NULL, err) ||
-               check_str(cfg, "password", 0, NULL, NULL, err) || check_timeout(cfg, err)
-                   ? OMEGA_EINVAL : 0;
+                       check_str(cfg, "smtp_url", 1, "smtp://", "smtps://", err) ||
+                       check_str(cfg, "username", 0, NULL, NULL, err) ||
+                       check_str(cfg, "password", 0, NULL, NULL, err) || check_timeout(cfg, err)
+                   ? OMEGA_EINVAL
+                   : 0;
     case CH_SMS:
         if (check_str(cfg, "url", 1, "http://", "https://", err) ||
             check_str(cfg, "body_template", 0, NULL, NULL, err) || check_list(cfg, "to", 0, err) ||
@@ -145,8 +147,7 @@ static int check_config(chan_type_t type, json_t *cfg, omega_error_t *err)
         json_t *bt = json_object_get(cfg, "body_template");
         if (bt && template_check(json_string_value(bt), "config.body_template", 1, err))
             return OMEGA_EINVAL;
-        return template_check(json_string_value(json_object_get(cfg, "url")), "config.url", 1,
-                              err);
+        return template_check(json_string_value(json_object_get(cfg, "url")), "config.url", 1, err);
     }
     return 0;
 }
@@ -280,8 +281,8 @@ static void add_builtins(omega_alert_engine_t *e)
 
 int channels_load(omega_alert_engine_t *e, omega_error_t *err)
 {
-    int rc = omega_kv_scan(e->db, OMEGA_KV_META, KEY_CHANNEL, strlen(KEY_CHANNEL), load_one, e,
-                           err);
+    int rc =
+        omega_kv_scan(e->db, OMEGA_KV_META, KEY_CHANNEL, strlen(KEY_CHANNEL), load_one, e, err);
     if (rc == 0 && e->opt.builtin_rules)
         add_builtins(e);
     return rc;
@@ -294,10 +295,14 @@ int channel_enabled(const omega_alert_engine_t *e, chan_type_t type, category_t 
         &e->cfg->performance_monitor.alert_configurations;
     int perf = cat == CAT_PERFORMANCE;
     switch (type) {
-    case CH_LOG: return !perf || p->log_alerts;
-    case CH_WEBHOOK: return a->enable_webhook_alerts && (!perf || p->webhook_alerts);
-    case CH_EMAIL: return a->enable_email_alerts && (!perf || p->email_alerts);
-    case CH_SMS: return a->enable_sms_alerts;
+    case CH_LOG:
+        return !perf || p->log_alerts;
+    case CH_WEBHOOK:
+        return a->enable_webhook_alerts && (!perf || p->webhook_alerts);
+    case CH_EMAIL:
+        return a->enable_email_alerts && (!perf || p->email_alerts);
+    case CH_SMS:
+        return a->enable_sms_alerts;
     }
     return 0;
 }

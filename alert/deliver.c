@@ -190,8 +190,9 @@ static int send_sms(const omega_alert_engine_t *e, const channel_t *c, category_
     if (!ctype)
         ctype = tpl[0] == '{' && tpl[1] == '{' ? "application/json"
                                                : "application/x-www-form-urlencoded";
-    int esc = strstr(ctype, "json") ? TEMPLATE_ESC_JSON
-              : strstr(ctype, "urlencoded") ? TEMPLATE_ESC_URL : TEMPLATE_ESC_NONE;
+    int esc = strstr(ctype, "json")         ? TEMPLATE_ESC_JSON
+              : strstr(ctype, "urlencoded") ? TEMPLATE_ESC_URL
+                                            : TEMPLATE_ESC_NONE;
     json_t *to = json_object_get(c->config, "to"); /* validated: 1..100 recipients */
     int rc = 0;
     for (size_t i = 0; i < json_array_size(to) && rc == 0; i++) {

@@ -88,14 +88,19 @@ static char *build_message(json_t *cfg, const char *subject, const char *text)
     put_header_text(&b, subject);
     char boundary[64];
     snprintf(boundary, sizeof(boundary), "omega-%llx", (unsigned long long)omega_mono_ns());
-    omega_buf_printf(&b, "\r\nMessage-ID: <%s@omega-monitor>\r\nMIME-Version: 1.0\r\n"
-                         "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n",
+    omega_buf_printf(&b,
+                     "\r\nMessage-ID: <%s@omega-monitor>\r\nMIME-Version: 1.0\r\n"
+                     "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n",
                      boundary, boundary);
-    omega_buf_printf(&b, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                         "Content-Transfer-Encoding: 8bit\r\n\r\n", boundary);
+    omega_buf_printf(&b,
+                     "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Transfer-Encoding: 8bit\r\n\r\n",
+                     boundary);
     put_body(&b, text, 0);
-    omega_buf_printf(&b, "--%s\r\nContent-Type: text/html; charset=utf-8\r\n"
-                         "Content-Transfer-Encoding: 8bit\r\n\r\n<html><body><h3>", boundary);
+    omega_buf_printf(&b,
+                     "--%s\r\nContent-Type: text/html; charset=utf-8\r\n"
+                     "Content-Transfer-Encoding: 8bit\r\n\r\n<html><body><h3>",
+                     boundary);
     put_body(&b, subject, 1);
     omega_buf_puts(&b, "</h3><p style=\"font-family:monospace\">\r\n");
     put_body(&b, text, 1);
@@ -115,8 +120,8 @@ int email_send(const channel_t *c, const char *subject, const char *text, int64_
     struct curl_slist *rcpt = NULL;
     size_t i;
     json_t *to;
-    json_array_foreach(json_object_get(cfg, "to"), i, to)
-        rcpt = curl_slist_append(rcpt, json_string_value(to));
+    json_array_foreach(json_object_get(cfg, "to"), i, to) rcpt =
+        curl_slist_append(rcpt, json_string_value(to));
     const char *url = json_string_value(json_object_get(cfg, "smtp_url"));
     const char *user = json_string_value(json_object_get(cfg, "username"));
     const char *pass = json_string_value(json_object_get(cfg, "password"));
@@ -146,6 +151,5 @@ int email_send(const channel_t *c, const char *subject, const char *text, int64_
     if (cc == CURLE_OPERATION_TIMEDOUT)
         return omega_error_set(err, OMEGA_ETIMEDOUT, "%s: no answer within %lld ms", url,
                                (long long)timeout_ms);
-    return omega_error_set(err, OMEGA_EIO, "%s: %s (SMTP %ld)", url, curl_easy_strerror(cc),
-                           code);
+    return omega_error_set(err, OMEGA_EIO, "%s: %s (SMTP %ld)", url, curl_easy_strerror(cc), code);
 }

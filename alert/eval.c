@@ -247,8 +247,8 @@ static int cmp_note(const void *x, const void *y)
     return c ? c : (int)b->sev - (int)a->sev;
 }
 
-#define MAX_GROUPS 32     /* per rule and status in one pass; beyond, one notification */
-#define MAX_LISTED 1000   /* alerts listed in one grouped notification */
+#define MAX_GROUPS 32   /* per rule and status in one pass; beyond, one notification */
+#define MAX_LISTED 1000 /* alerts listed in one grouped notification */
 
 /* Length of the run of notes from i with the same rule and status, and whether it holds
  * more than MAX_GROUPS groups (notes are sorted by group key, which starts with both). */
@@ -422,8 +422,8 @@ int omega_alert_evaluate(omega_alert_engine_t *e, int64_t now_ms)
     for (size_t i = 0; i < n; i++) {
         omega_error_clear(&jobs[i].err);
         if (!jobs[i].event)
-            jobs[i].rc = omega_query_instant(e->db, jobs[i].expr, now_ms, &jobs[i].result,
-                                             &jobs[i].err);
+            jobs[i].rc =
+                omega_query_instant(e->db, jobs[i].expr, now_ms, &jobs[i].result, &jobs[i].err);
     }
     pass_t p = {.now = now_ms, .events = json_array()};
     pthread_mutex_lock(&e->mu);

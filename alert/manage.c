@@ -18,8 +18,7 @@ static int store_json(omega_alert_engine_t *e, const char *prefix, const char *i
     return kv_put_json(e->db, OMEGA_KV_META, key, (size_t)n, v, err);
 }
 
-static int unstore(omega_alert_engine_t *e, const char *prefix, const char *id,
-                   omega_error_t *err)
+static int unstore(omega_alert_engine_t *e, const char *prefix, const char *id, omega_error_t *err)
 {
     char key[128];
     int n = snprintf(key, sizeof(key), "%s%s", prefix, id);
@@ -31,7 +30,8 @@ static int new_id(omega_alert_engine_t *e, char **id, const char *gen_prefix, in
                   omega_error_t *err)
 {
     if (*id && strncmp(*id, "builtin-", 8) == 0)
-        return omega_error_set_path(err, OMEGA_EINVAL, "id", "ids starting with 'builtin-' are "
+        return omega_error_set_path(err, OMEGA_EINVAL, "id",
+                                    "ids starting with 'builtin-' are "
                                     "reserved for built-in objects");
     if (*id && taken)
         return omega_error_set_path(err, OMEGA_EEXIST, "id", "id '%s' already exists", *id);
@@ -60,8 +60,10 @@ int omega_alert_rule_put(omega_alert_engine_t *e, const char *id, const char *js
     if (id && !old)
         rc = omega_error_set(err, OMEGA_ENOENT, "no alert rule with id '%s'", id);
     else if (old && old->builtin)
-        rc = omega_error_set(err, OMEGA_EPERM, "rule '%s' is built in: change its thresholds "
-                             "in the configuration", old->id);
+        rc = omega_error_set(err, OMEGA_EPERM,
+                             "rule '%s' is built in: change its thresholds "
+                             "in the configuration",
+                             old->id);
     else if (!id)
         rc = new_id(e, &r->id, "r-", old != NULL, err);
     for (size_t i = 0; rc == 0 && i < r->n_channels; i++)
@@ -156,8 +158,8 @@ static void keep_secrets(channel_t *c, const channel_t *old)
     }
 }
 
-int omega_alert_channel_put(omega_alert_engine_t *e, const char *id, const char *json,
-                            char **out, omega_error_t *err)
+int omega_alert_channel_put(omega_alert_engine_t *e, const char *id, const char *json, char **out,
+                            omega_error_t *err)
 {
     json_t *body = json_load_object(json, err);
     if (!body)
@@ -173,8 +175,10 @@ int omega_alert_channel_put(omega_alert_engine_t *e, const char *id, const char 
     if (id && !old)
         rc = omega_error_set(err, OMEGA_ENOENT, "no channel with id '%s'", id);
     else if (old && old->builtin)
-        rc = omega_error_set(err, OMEGA_EPERM, "channel '%s' is built in: change "
-                             "alerting.notification_channels in the configuration", old->id);
+        rc = omega_error_set(err, OMEGA_EPERM,
+                             "channel '%s' is built in: change "
+                             "alerting.notification_channels in the configuration",
+                             old->id);
     else if (!id)
         rc = new_id(e, &c->id, "c-", old != NULL, err);
     if (rc == 0 && c->template[0] && !omega_config_template_find(e->cfg, c->template))
@@ -242,12 +246,12 @@ int omega_alert_channel_test(omega_alert_engine_t *e, const char *id, omega_erro
     if (!snap)
         return omega_error_set(err, OMEGA_ENOENT, "no channel with id '%s'", id);
     int64_t now = omega_now_ms();
-    json_t *payload = json_pack(
-        "{s:s,s:s,s:s,s:s,s:f,s:f,s:{s:s},s:o,s:s,s:s}", "alert", "Test notification",
-        "status", "firing", "severity", "warning", "metric", "omega_alert_test", "value", 1.0,
-        "threshold", 0.0, "labels", "channel", id, "started_at", json_rfc3339(now),
-        "description", "A test sent from the channel's \"send test\" action.",
-        "recommended_action", "None: this confirms the channel works.");
+    json_t *payload =
+        json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:{s:s},s:o,s:s,s:s}", "alert", "Test notification",
+                  "status", "firing", "severity", "warning", "metric", "omega_alert_test", "value",
+                  1.0, "threshold", 0.0, "labels", "channel", id, "started_at", json_rfc3339(now),
+                  "description", "A test sent from the channel's \"send test\" action.",
+                  "recommended_action", "None: this confirms the channel works.");
     int rc = deliver(e, snap, CAT_APPLICATION, payload, now, err);
     json_decref(payload);
     channel_free(snap);

@@ -40,8 +40,8 @@ static void unstore(omega_alert_engine_t *e, uint64_t seq)
     omega_error_t err;
     omega_error_clear(&err);
     if (omega_kv_delete(e->db, OMEGA_KV_ALERTS, key, sizeof(key), &err) != 0)
-        omega_log_error("cannot remove delivered notification %llu: %s",
-                        (unsigned long long)seq, err.message);
+        omega_log_error("cannot remove delivered notification %llu: %s", (unsigned long long)seq,
+                        err.message);
 }
 
 static void append(omega_alert_engine_t *e, qitem_t *q)
@@ -91,15 +91,14 @@ int queue_push(omega_alert_engine_t *e, const char *channel, category_t cat, jso
     q->channel = omega_strdup(channel);
     q->created_ms = now_ms;
     q->next_ms = now_ms;
-    q->entry = json_pack("{s:s,s:s,s:I,s:O}", "channel", channel, "category",
-                         category_name(cat), "created", (json_int_t)now_ms, "payload", payload);
+    q->entry = json_pack("{s:s,s:s,s:I,s:O}", "channel", channel, "category", category_name(cat),
+                         "created", (json_int_t)now_ms, "payload", payload);
     omega_error_t err;
     omega_error_clear(&err);
     int rc = store(e, q, &err);
     if (rc != 0) {
         /* Still deliver it from memory: losing it on a restart beats not sending it. */
-        omega_log_error("cannot persist a notification for channel %s: %s", channel,
-                        err.message);
+        omega_log_error("cannot persist a notification for channel %s: %s", channel, err.message);
     }
     append(e, q);
     pthread_cond_broadcast(&e->cond);

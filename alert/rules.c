@@ -56,10 +56,14 @@ static int get_string(json_t *body, const char *field, int required, size_t max,
 int rule_breaches(cmp_op_t op, double a, double b)
 {
     switch (op) {
-    case OP_GT: return a > b;
-    case OP_LT: return a < b;
-    case OP_GE: return a >= b;
-    case OP_LE: return a <= b;
+    case OP_GT:
+        return a > b;
+    case OP_LT:
+        return a < b;
+    case OP_GE:
+        return a >= b;
+    case OP_LE:
+        return a <= b;
     }
     return 0;
 }
@@ -95,8 +99,8 @@ static int parse_thresholds(rule_t *r, json_t *body, omega_error_t *err)
         if (prev_name && rule_breaches(r->op, prev, r->thr[s]))
             return omega_error_set_path(err, OMEGA_EINVAL, sev_fields[s],
                                         "%s (%g) must not be less severe than %s (%g) for op "
-                                        "\"%s\"", sev_fields[s], r->thr[s], prev_name, prev,
-                                        op_names[r->op]);
+                                        "\"%s\"",
+                                        sev_fields[s], r->thr[s], prev_name, prev, op_names[r->op]);
         prev = r->thr[s];
         prev_name = sev_fields[s];
         any = 1;
@@ -107,7 +111,8 @@ static int parse_thresholds(rule_t *r, json_t *body, omega_error_t *err)
     json_t *c = json_object_get(body, "clear");
     if (c && !json_is_null(c)) {
         if (!json_is_number(c) || !isfinite(json_number_value(c)))
-            return omega_error_set_path(err, OMEGA_EINVAL, "clear", "clear must be a finite number");
+            return omega_error_set_path(err, OMEGA_EINVAL, "clear",
+                                        "clear must be a finite number");
         r->clear = json_number_value(c);
         r->has_clear = 1;
         for (int s = SEV_WARNING; s < SEV_COUNT; s++)
@@ -242,8 +247,8 @@ json_t *rule_json(const rule_t *r, int with_status)
         json_object_set_new(o, "event", json_string(r->event_metric));
     if (with_status) {
         json_object_set_new(o, "builtin", json_boolean(r->builtin));
-        json_object_set_new(o, "last_error", r->last_error[0] ? json_string(r->last_error)
-                                                              : json_null());
+        json_object_set_new(o, "last_error",
+                            r->last_error[0] ? json_string(r->last_error) : json_null());
         json_object_set_new(o, "last_evaluated_at",
                             r->last_eval_ms ? json_rfc3339(r->last_eval_ms) : json_null());
     }
@@ -265,9 +270,12 @@ int64_t rule_cooldown_ms(const omega_alert_engine_t *e, const rule_t *r)
 {
     const omega_config_alerting_t *a = &e->cfg->alerting;
     switch (r->category) {
-    case CAT_SYSTEM: return a->alert_cooldowns.system_alerts_ms;
-    case CAT_APPLICATION: return a->alert_cooldowns.application_alerts_ms;
-    case CAT_PERFORMANCE: break;
+    case CAT_SYSTEM:
+        return a->alert_cooldowns.system_alerts_ms;
+    case CAT_APPLICATION:
+        return a->alert_cooldowns.application_alerts_ms;
+    case CAT_PERFORMANCE:
+        break;
     }
     /* Performance alerts also honour performance_monitor's global alert_cooldown. */
     int64_t c = a->alert_cooldowns.performance_alerts_ms;
@@ -301,8 +309,8 @@ static int load_one(void *ctx, const void *key, size_t klen, const void *val, si
 
 /* One built-in rule over a selector the collectors produce. */
 static rule_t *add_builtin(omega_alert_engine_t *e, const char *id, const char *name,
-                        const char *expr, category_t cat, double warning, double critical,
-                        const char *desc, const char *action)
+                           const char *expr, category_t cat, double warning, double critical,
+                           const char *desc, const char *action)
 {
     rule_t *r = omega_calloc(1, sizeof(*r));
     r->id = omega_strdup(id);
@@ -330,7 +338,8 @@ static rule_t *add_builtin(omega_alert_engine_t *e, const char *id, const char *
 static void add_builtins(omega_alert_engine_t *e)
 {
     const omega_config_t *c = e->cfg;
-    const __typeof__(c->system_monitor.system_thresholds) *st = &c->system_monitor.system_thresholds;
+    const __typeof__(c->system_monitor.system_thresholds) *st =
+        &c->system_monitor.system_thresholds;
     const char *cpu = "system_cpu_usage_percent{cpu=\"total\"}";
     add_builtin(e, "builtin-cpu-usage", "CPU usage high", cpu, CAT_PERFORMANCE,
                 c->alerting.alert_thresholds.cpu_usage_warning,
@@ -370,12 +379,12 @@ static void add_builtins(omega_alert_engine_t *e)
     if (c->performance_monitor.enable_memory_leak_detection) {
         /* Steady growth, not a peak: RSS rising > 100 KiB/s on average over 15 min, for
          * 10 min more (a compiler's normal growth lasts seconds to a few minutes). */
-        rule_t *leak = add_builtin(e, "builtin-memory-leak", "Memory leak suspected",
-                                   "deriv(system_process_resident_memory_bytes[15m])",
-                                   CAT_APPLICATION, 102400, NAN,
-                                   "A watched process's resident memory keeps rising.",
-                                   "Profile the process's allocations (LD_PRELOAD profiler) "
-                                   "and look for unfreed blocks.");
+        rule_t *leak =
+            add_builtin(e, "builtin-memory-leak", "Memory leak suspected",
+                        "deriv(system_process_resident_memory_bytes[15m])", CAT_APPLICATION, 102400,
+                        NAN, "A watched process's resident memory keeps rising.",
+                        "Profile the process's allocations (LD_PRELOAD profiler) "
+                        "and look for unfreed blocks.");
         leak->for_ms = 600000;
     }
     /* Raised by the system monitor's process events (omega_alert_raise): a non-zero exit

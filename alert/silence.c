@@ -35,8 +35,9 @@ static int parse_matcher(silence_t *s, size_t i, json_t *jm, omega_error_t *err)
     snprintf(path, sizeof(path), "matchers[%zu]", i);
     json_t *n = json_object_get(jm, "name"), *v = json_object_get(jm, "value");
     json_t *op = json_object_get(jm, "op");
-    if (!json_is_object(jm) || !json_is_string(n) || !omega_label_name_valid(json_string_value(n)) ||
-        !json_is_string(v) || json_string_length(v) > 1024)
+    if (!json_is_object(jm) || !json_is_string(n) ||
+        !omega_label_name_valid(json_string_value(n)) || !json_is_string(v) ||
+        json_string_length(v) > 1024)
         return omega_error_set_path(err, OMEGA_EINVAL, path,
                                     "%s needs a label \"name\" and a string \"value\"", path);
     silence_matcher_t *m = &s->m[i];
@@ -60,8 +61,10 @@ static int parse_matcher(silence_t *s, size_t i, json_t *jm, omega_error_t *err)
         free(anchored);
         if (rc != 0) {
             m->op = OMEGA_MATCH_EQ; /* nothing compiled to free */
-            return omega_error_set_path(err, OMEGA_EINVAL, path, "%s.value is not a valid "
-                                        "regular expression", path);
+            return omega_error_set_path(err, OMEGA_EINVAL, path,
+                                        "%s.value is not a valid "
+                                        "regular expression",
+                                        path);
         }
     }
     m->name = omega_strdup(json_string_value(n));
@@ -73,8 +76,8 @@ static int parse_text(json_t *body, const char *field, char **out, omega_error_t
 {
     json_t *v = json_object_get(body, field);
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > TEXT_MAX)
-        return omega_error_set_path(err, OMEGA_EINVAL, field, "%s is required (1-%d bytes)",
-                                    field, TEXT_MAX);
+        return omega_error_set_path(err, OMEGA_EINVAL, field, "%s is required (1-%d bytes)", field,
+                                    TEXT_MAX);
     *out = omega_strdup(json_string_value(v));
     return 0;
 }
@@ -127,12 +130,13 @@ json_t *silence_json(const silence_t *s, int64_t now_ms)
     for (size_t i = 0; i < s->n_m; i++)
         json_array_append_new(ms, json_pack("{s:s,s:s,s:s}", "name", s->m[i].name, "value",
                                             s->m[i].value, "op", op_text[s->m[i].op]));
-    json_t *o = json_pack("{s:s,s:o,s:o,s:o,s:s,s:s,s:o}", "id", s->id, "matchers", ms,
-                          "starts_at", json_rfc3339(s->starts_at), "ends_at",
-                          json_rfc3339(s->ends_at), "author", s->author, "comment", s->comment,
-                          "created_at", json_rfc3339(s->created_at));
+    json_t *o =
+        json_pack("{s:s,s:o,s:o,s:o,s:s,s:s,s:o}", "id", s->id, "matchers", ms, "starts_at",
+                  json_rfc3339(s->starts_at), "ends_at", json_rfc3339(s->ends_at), "author",
+                  s->author, "comment", s->comment, "created_at", json_rfc3339(s->created_at));
     if (now_ms)
-        json_object_set_new(o, "active", json_boolean(now_ms >= s->starts_at && now_ms < s->ends_at));
+        json_object_set_new(o, "active",
+                            json_boolean(now_ms >= s->starts_at && now_ms < s->ends_at));
     return o;
 }
 
@@ -187,16 +191,19 @@ static const char *alert_label(const rule_t *r, const alert_t *a, const char *na
 static int matcher_ok(const silence_matcher_t *m, const char *v)
 {
     switch (m->op) {
-    case OMEGA_MATCH_EQ: return strcmp(v, m->value) == 0;
-    case OMEGA_MATCH_NE: return strcmp(v, m->value) != 0;
-    case OMEGA_MATCH_RE: return regexec(&m->re, v, 0, NULL, 0) == 0;
-    case OMEGA_MATCH_NRE: return regexec(&m->re, v, 0, NULL, 0) != 0;
+    case OMEGA_MATCH_EQ:
+        return strcmp(v, m->value) == 0;
+    case OMEGA_MATCH_NE:
+        return strcmp(v, m->value) != 0;
+    case OMEGA_MATCH_RE:
+        return regexec(&m->re, v, 0, NULL, 0) == 0;
+    case OMEGA_MATCH_NRE:
+        return regexec(&m->re, v, 0, NULL, 0) != 0;
     }
     return 0;
 }
 
-int silence_matches_any(omega_alert_engine_t *e, const rule_t *r, const alert_t *a,
-                        int64_t now_ms)
+int silence_matches_any(omega_alert_engine_t *e, const rule_t *r, const alert_t *a, int64_t now_ms)
 {
     for (size_t i = 0; i < e->n_silences; i++) {
         const silence_t *s = e->silences[i];
@@ -215,8 +222,8 @@ json_t *alert_payload(const rule_t *r, const alert_t *a, const char *status)
 {
     const char *metric = labelset_get(&a->labels, "__name__");
     return json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:o,s:o,s:s,s:s}", "alert", r->name, "status",
-                     status, "severity", sev_name(a->sev), "metric", metric ? metric : "",
-                     "value", a->value, "threshold", a->threshold, "labels",
+                     status, "severity", sev_name(a->sev), "metric", metric ? metric : "", "value",
+                     a->value, "threshold", a->threshold, "labels",
                      labelset_json(&a->labels, &r->labels), "started_at",
                      json_rfc3339(a->fired_at ? a->fired_at : a->active_at), "description",
                      r->description, "recommended_action", r->recommended_action);

@@ -24,13 +24,12 @@ void state_save(omega_alert_engine_t *e, const rule_t *r, alert_t *a)
     json_t *labels = json_object();
     for (size_t i = 0; i < a->labels.n; i++)
         json_object_set_new(labels, a->labels.names[i], json_string(a->labels.values[i]));
-    json_t *o = json_pack("{s:o,s:i,s:i,s:f,s:f,s:I,s:I,s:I,s:I,s:b,s:b,s:s}", "labels", labels,
-                          "state", (int)a->state, "sev", (int)a->sev, "value", a->value,
-                          "threshold", a->threshold, "active_at", (json_int_t)a->active_at,
-                          "fired_at", (json_int_t)a->fired_at, "resolved_at",
-                          (json_int_t)a->resolved_at, "last_notified",
-                          (json_int_t)a->last_notified_ms, "notified", a->notified, "acked",
-                          a->acked, "acked_by", a->acked_by);
+    json_t *o = json_pack(
+        "{s:o,s:i,s:i,s:f,s:f,s:I,s:I,s:I,s:I,s:b,s:b,s:s}", "labels", labels, "state",
+        (int)a->state, "sev", (int)a->sev, "value", a->value, "threshold", a->threshold,
+        "active_at", (json_int_t)a->active_at, "fired_at", (json_int_t)a->fired_at, "resolved_at",
+        (json_int_t)a->resolved_at, "last_notified", (json_int_t)a->last_notified_ms, "notified",
+        a->notified, "acked", a->acked, "acked_by", a->acked_by);
     char key[ID_MAX + 40];
     int n = state_key(r, a, key, sizeof(key));
     omega_error_t err;
@@ -54,8 +53,8 @@ static alert_t *parse_alert(const rule_t *r, json_t *o)
     json_t *labels = json_object_get(o, "labels");
     int state = (int)json_integer_value(json_object_get(o, "state"));
     int sev = (int)json_integer_value(json_object_get(o, "sev"));
-    if (!json_is_object(labels) || state < ST_PENDING || state > ST_RESOLVED ||
-        sev < SEV_WARNING || sev >= SEV_COUNT)
+    if (!json_is_object(labels) || state < ST_PENDING || state > ST_RESOLVED || sev < SEV_WARNING ||
+        sev >= SEV_COUNT)
         return NULL;
     alert_t *a = omega_calloc(1, sizeof(*a));
     /* Series labels, "__name__" included, sorted as the query engine returns them. */
@@ -90,7 +89,7 @@ static alert_t *parse_alert(const rule_t *r, json_t *o)
 
 typedef struct load_ctx {
     omega_alert_engine_t *e;
-    char **stale;  /* keys of states whose rule is gone */
+    char **stale; /* keys of states whose rule is gone */
     size_t n_stale;
 } load_ctx_t;
 
@@ -123,8 +122,8 @@ static int load_one(void *ctx, const void *key, size_t klen, const void *val, si
 int state_load(omega_alert_engine_t *e, omega_error_t *err)
 {
     load_ctx_t lc = {e, NULL, 0};
-    int rc = omega_kv_scan(e->db, OMEGA_KV_ALERTS, KEY_STATE, strlen(KEY_STATE), load_one, &lc,
-                           err);
+    int rc =
+        omega_kv_scan(e->db, OMEGA_KV_ALERTS, KEY_STATE, strlen(KEY_STATE), load_one, &lc, err);
     for (size_t i = 0; i < lc.n_stale; i++) {
         omega_kv_delete(e->db, OMEGA_KV_ALERTS, lc.stale[i], strlen(lc.stale[i]), NULL);
         free(lc.stale[i]);

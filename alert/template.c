@@ -12,9 +12,9 @@
 
 #include "omega/buf.h"
 
-static const char *const known[] = {"metric_name", "current_value", "threshold",
-                                    "severity",    "timestamp",     "description",
-                                    "recommended_action", "labels", "alert", "status", NULL};
+static const char *const known[] = {
+    "metric_name",        "current_value", "threshold", "severity", "timestamp", "description",
+    "recommended_action", "labels",        "alert",     "status",   NULL};
 static const char *const sms_only[] = {"to", "message", NULL};
 
 static int in_list(const char *const *list, const char *p, size_t n)
@@ -35,7 +35,8 @@ int template_check(const char *text, const char *field, int sms, omega_error_t *
         if (text[i] == '}')
             return omega_error_set_path(err, OMEGA_EINVAL, field,
                                         "%s: unbalanced '}' at byte %zu (write '}}' for a "
-                                        "literal brace)", field, i);
+                                        "literal brace)",
+                                        field, i);
         if (text[i] != '{')
             continue;
         const char *close = strchr(text + i + 1, '}');
@@ -43,15 +44,17 @@ int template_check(const char *text, const char *field, int sms, omega_error_t *
         if (!close || (open && open < close))
             return omega_error_set_path(err, OMEGA_EINVAL, field,
                                         "%s: unbalanced '{' at byte %zu (write '{{' for a "
-                                        "literal brace)", field, i);
+                                        "literal brace)",
+                                        field, i);
         size_t n = (size_t)(close - text - i - 1);
         if (!in_list(known, text + i + 1, n) && !(sms && in_list(sms_only, text + i + 1, n)))
             return omega_error_set_path(err, OMEGA_EINVAL, field,
                                         "%s: unknown placeholder {%.*s}; known: metric_name, "
                                         "current_value, threshold, severity, timestamp, "
                                         "description, recommended_action, labels, alert, "
-                                        "status%s", field, (int)(n > 64 ? 64 : n),
-                                        text + i + 1, sms ? ", to, message" : "");
+                                        "status%s",
+                                        field, (int)(n > 64 ? 64 : n), text + i + 1,
+                                        sms ? ", to, message" : "");
         i += n + 1;
     }
     return 0;

@@ -297,8 +297,8 @@ json_t *json_load_object(const char *text, omega_error_t *err)
     return v;
 }
 
-int kv_put_json(omega_tsdb_t *db, omega_kv_space_t space, const char *key, size_t klen,
-                json_t *v, omega_error_t *err)
+int kv_put_json(omega_tsdb_t *db, omega_kv_space_t space, const char *key, size_t klen, json_t *v,
+                omega_error_t *err)
 {
     char *text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17));
     int rc = omega_kv_put(db, space, key, klen, text, strlen(text), err);

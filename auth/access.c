@@ -25,10 +25,9 @@ static const unsigned table[] = {
     [OMEGA_ROLE_VIEWER] = P(READ),
     [OMEGA_ROLE_DEVELOPER] = P(READ) | P(INGEST) | P(ACK) | P(DASHBOARD_SAVE),
     [OMEGA_ROLE_ANALYST] = P(READ) | P(EXPORT) | P(DASHBOARD_SAVE),
-    [OMEGA_ROLE_ADMIN] =
-        P(READ) | P(INGEST) | P(ACK) | P(EXPORT) | P(DASHBOARD_SAVE) | P(ADMIN),
-    [OMEGA_ROLE_SUPERUSER] = P(READ) | P(INGEST) | P(ACK) | P(EXPORT) | P(DASHBOARD_SAVE) |
-                             P(ADMIN) | P(SUPERUSER),
+    [OMEGA_ROLE_ADMIN] = P(READ) | P(INGEST) | P(ACK) | P(EXPORT) | P(DASHBOARD_SAVE) | P(ADMIN),
+    [OMEGA_ROLE_SUPERUSER] =
+        P(READ) | P(INGEST) | P(ACK) | P(EXPORT) | P(DASHBOARD_SAVE) | P(ADMIN) | P(SUPERUSER),
 };
 
 const char *omega_perm_name(omega_perm_t perm)

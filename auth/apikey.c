@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ID_BYTES      6  /* random bytes of the id (12 hex) */
-#define SECRET_BYTES  32 /* random bytes of the secret (64 hex) */
-#define ID_LEN        (2 * ID_BYTES)
-#define SECRET_LEN    (2 * SECRET_BYTES)
-#define PFX_LEN       (sizeof(OMEGA_APIKEY_PREFIX) - 1)
-#define KEY_LEN       (PFX_LEN + ID_LEN + 1 + SECRET_LEN)
+#define ID_BYTES       6  /* random bytes of the id (12 hex) */
+#define SECRET_BYTES   32 /* random bytes of the secret (64 hex) */
+#define ID_LEN         (2 * ID_BYTES)
+#define SECRET_LEN     (2 * SECRET_BYTES)
+#define PFX_LEN        (sizeof(OMEGA_APIKEY_PREFIX) - 1)
+#define KEY_LEN        (PFX_LEN + ID_LEN + 1 + SECRET_LEN)
 #define TOUCH_EVERY_MS 60000 /* last-used writes per key: at most one a minute */
 
 int omega_scope_parse(const char *name, unsigned *out)
@@ -99,9 +99,10 @@ static int rec_parse(const char *val, size_t vlen, key_rec_t *r, omega_error_t *
     memset(r, 0, sizeof(*r));
     json_t *o = json_loadb(val, vlen, JSON_REJECT_DUPLICATES, NULL);
     int rc = 0;
-    if (!o || json_unpack(o, "{s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:s}", "id", &id, "name", &name,
-                          "prefix", &prefix, "scopes", &scopes, "created_by", &by, "created_at",
-                          &created, "last_used_at", &used, "hash", &hash) != 0 ||
+    if (!o ||
+        json_unpack(o, "{s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:s}", "id", &id, "name", &name,
+                    "prefix", &prefix, "scopes", &scopes, "created_by", &by, "created_at", &created,
+                    "last_used_at", &used, "hash", &hash) != 0 ||
         strlen(id) != ID_LEN || strlen(hash) != 64 || strlen(name) > OMEGA_APIKEY_NAME_MAX ||
         strlen(by) >= sizeof(r->info.created_by) || strlen(prefix) >= sizeof(r->info.prefix) ||
         !json_is_array(scopes)) {
@@ -152,7 +153,8 @@ int omega_auth_apikey_create(omega_auth_t *a, const char *name, unsigned scopes,
     if (!name_valid(name))
         return omega_error_set_path(err, OMEGA_EINVAL, "name",
                                     "name must be 1 to %d bytes of text without control "
-                                    "characters", OMEGA_APIKEY_NAME_MAX);
+                                    "characters",
+                                    OMEGA_APIKEY_NAME_MAX);
     if (scopes == 0 || (scopes & ~(OMEGA_SCOPE_READ | OMEGA_SCOPE_INGEST)))
         return omega_error_set_path(err, OMEGA_EINVAL, "scopes",
                                     "scopes must be a non-empty subset of [\"ingest\",\"read\"]");

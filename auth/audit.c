@@ -100,8 +100,7 @@ static int read_mark(omega_auth_t *a, const char *k, uint64_t *seq, char hash[65
     free(val);
     json_int_t s = 0;
     const char *h = NULL;
-    if (!o || json_unpack(o, "{s:I, s:s}", "seq", &s, "hash", &h) != 0 || strlen(h) != 64 ||
-        s < 0)
+    if (!o || json_unpack(o, "{s:I, s:s}", "seq", &s, "hash", &h) != 0 || strlen(h) != 64 || s < 0)
         rc = omega_error_set(err, OMEGA_ECORRUPT, "audit mark '%s' is unreadable", k);
     else {
         *seq = (uint64_t)s;
@@ -115,8 +114,8 @@ static int write_mark(omega_auth_t *a, const char *k, uint64_t seq, const char *
                       omega_error_t *err)
 {
     char buf[128];
-    int n = snprintf(buf, sizeof(buf), "{\"seq\":%llu,\"hash\":\"%s\"}", (unsigned long long)seq,
-                     hash);
+    int n =
+        snprintf(buf, sizeof(buf), "{\"seq\":%llu,\"hash\":\"%s\"}", (unsigned long long)seq, hash);
     return omega_kv_put(a->db, OMEGA_KV_META, k, strlen(k), buf, (size_t)n, err);
 }
 
@@ -142,11 +141,11 @@ int auth_audit_load(omega_auth_t *a, omega_error_t *err)
 
 /* Collects keys of entries older than a cut-off, and the hash of the newest of them. */
 typedef struct prune_ctx {
-    uint64_t cut_ms;       /* entries with time < cut_ms go */
+    uint64_t cut_ms; /* entries with time < cut_ms go */
     unsigned char (*keys)[16];
     size_t n, cap;
-    uint64_t last_seq;     /* sequence of the newest pruned entry */
-    char last_hash[65];    /* its hash */
+    uint64_t last_seq;  /* sequence of the newest pruned entry */
+    char last_hash[65]; /* its hash */
 } prune_ctx_t;
 
 static int prune_one(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
@@ -262,7 +261,8 @@ static int query_one(void *ctx, const void *key, size_t klen, const void *val, s
         json_t *o = json_loadb(val, vlen, 0, NULL);
         const char *action = json_string_value(json_object_get(o, "action"));
         const char *cat = json_string_value(json_object_get(o, "category"));
-        int match = (action && strcmp(action, q->event) == 0) || (cat && strcmp(cat, q->event) == 0);
+        int match =
+            (action && strcmp(action, q->event) == 0) || (cat && strcmp(cat, q->event) == 0);
         json_decref(o);
         if (!match)
             return 0;
@@ -308,8 +308,10 @@ static int verify_one(void *ctx, const void *key, size_t klen, const void *val, 
     json_int_t jseq = json_integer_value(json_object_get(o, "seq"));
     const char *prev = json_string_value(json_object_get(o, "prev"));
     if (klen != 16 || !o || !prev || (uint64_t)jseq != seq)
-        v->rc = omega_error_set(v->err, OMEGA_ECORRUPT, "audit entry %llu is unreadable or "
-                                "its sequence number was changed", (unsigned long long)seq);
+        v->rc = omega_error_set(v->err, OMEGA_ECORRUPT,
+                                "audit entry %llu is unreadable or "
+                                "its sequence number was changed",
+                                (unsigned long long)seq);
     else if (seq != v->next_seq)
         v->rc = omega_error_set(v->err, OMEGA_ECORRUPT,
                                 "audit entries %llu..%llu are missing (removed or reordered)",
@@ -317,7 +319,8 @@ static int verify_one(void *ctx, const void *key, size_t klen, const void *val, 
     else if (strcmp(prev, v->prev) != 0)
         v->rc = omega_error_set(v->err, OMEGA_ECORRUPT,
                                 "audit entry %llu does not chain to entry %llu: one of them was "
-                                "edited", (unsigned long long)seq, (unsigned long long)seq - 1);
+                                "edited",
+                                (unsigned long long)seq, (unsigned long long)seq - 1);
     if (v->rc == 0) {
         snprintf(v->last_prev, sizeof(v->last_prev), "%s", prev);
         sha256_hex(val, vlen, v->prev);
@@ -361,8 +364,8 @@ int omega_auth_audit_verify(omega_auth_t *a, size_t *checked, omega_error_t *err
     if (!head_ok)
         return omega_error_set(err, OMEGA_ECORRUPT,
                                "the newest audit entries were removed or edited (log ends at "
-                               "%llu, head records %llu)", (unsigned long long)last,
-                               (unsigned long long)head_seq);
+                               "%llu, head records %llu)",
+                               (unsigned long long)last, (unsigned long long)head_seq);
     *checked = v.n;
     return 0;
 }

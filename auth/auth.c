@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TTL_MS  (366LL * 24 * 3600 * 1000)
-#define MAX_SKEW_MS (3600LL * 1000)
+#define MAX_TTL_MS    (366LL * 24 * 3600 * 1000)
+#define MAX_SKEW_MS   (3600LL * 1000)
 #define MAX_WINDOW_MS (24LL * 3600 * 1000)
 
 static const char *const role_names[] = {
@@ -110,8 +110,8 @@ static int key_decode(const char *hex, size_t len, unsigned char key[AUTH_KEY_LE
     return 0;
 }
 
-int auth_secret_load_or_create(omega_auth_t *a, const char *kv_key,
-                               unsigned char out[AUTH_KEY_LEN], omega_error_t *err)
+int auth_secret_load_or_create(omega_auth_t *a, const char *kv_key, unsigned char out[AUTH_KEY_LEN],
+                               omega_error_t *err)
 {
     char *val = NULL;
     size_t vlen = 0;
@@ -276,8 +276,10 @@ int omega_auth_login_limited(omega_auth_t *a, const char *username, const char *
     *retry_after_s = wait;
     if (wait > 0) {
         /* Audited once per lock-out: a flood of refused attempts must not flood the log. */
-        omega_audit_event_t ev = {.address = address, .action = "auth.login",
-                                  .target = user ? user : "(invalid name)", .outcome = "denied",
+        omega_audit_event_t ev = {.address = address,
+                                  .action = "auth.login",
+                                  .target = user ? user : "(invalid name)",
+                                  .outcome = "denied",
                                   .detail = "rate limited (further attempts not recorded)"};
         if (first)
             omega_auth_audit(a, &ev, NULL);
@@ -310,7 +312,9 @@ int omega_auth_verify(omega_auth_t *a, const char *token, omega_principal_t *out
     if (u.info.disabled)
         return omega_error_set(err, OMEGA_EACCES, "user disabled");
     if (iat_ms < u.info.tokens_after_ms)
-        return omega_error_set(err, OMEGA_EACCES, "token issued before the password changed or the user was re-created");
+        return omega_error_set(
+            err, OMEGA_EACCES,
+            "token issued before the password changed or the user was re-created");
     p.role = u.info.role;
     *out = p;
     return 0;

@@ -11,16 +11,16 @@
 
 #include "omega/auth.h"
 
-#define AUTH_KEY_LEN     32             /* HS256 signing key, bytes */
-#define AUTH_KEY_KV      "auth/jwt_key" /* KV key (OMEGA_KV_META) of the hex signing key */
-#define AUTH_USER_PREFIX "user/"        /* KV key prefix of user records */
-#define AUTH_GONE_PREFIX "user_gone/"   /* KV key prefix: deleted names (value: Unix ms) */
-#define AUTH_REVOKED_PREFIX "revoked/"  /* KV key prefix: revoked jti (value: exp Unix ms) */
-#define AUTH_APIKEY_KV   "auth/apikey_key" /* KV key of the hex API-key HMAC secret */
-#define AUTH_APIKEY_PREFIX "apikey/"    /* KV key prefix of API key records */
-#define AUTH_HASH_MAX    160            /* encoded Argon2id hash incl. NUL */
-#define AUTH_JTI_BYTES   16             /* random bytes in a token id (hex: 32 chars) */
-#define AUTH_GEN_PW_LEN  20             /* characters in a bootstrap password */
+#define AUTH_KEY_LEN        32                /* HS256 signing key, bytes */
+#define AUTH_KEY_KV         "auth/jwt_key"    /* KV key (OMEGA_KV_META) of the hex signing key */
+#define AUTH_USER_PREFIX    "user/"           /* KV key prefix of user records */
+#define AUTH_GONE_PREFIX    "user_gone/"      /* KV key prefix: deleted names (value: Unix ms) */
+#define AUTH_REVOKED_PREFIX "revoked/"        /* KV key prefix: revoked jti (value: exp Unix ms) */
+#define AUTH_APIKEY_KV      "auth/apikey_key" /* KV key of the hex API-key HMAC secret */
+#define AUTH_APIKEY_PREFIX  "apikey/"         /* KV key prefix of API key records */
+#define AUTH_HASH_MAX       160               /* encoded Argon2id hash incl. NUL */
+#define AUTH_JTI_BYTES      16                /* random bytes in a token id (hex: 32 chars) */
+#define AUTH_GEN_PW_LEN     20                /* characters in a bootstrap password */
 
 typedef struct auth_limiter auth_limiter_t; /* ratelimit.c */
 
@@ -31,21 +31,21 @@ typedef struct auth_revoked {
 } auth_revoked_t;
 
 struct omega_auth {
-    omega_tsdb_t *db;                /* borrowed, outlives the handle */
-    omega_auth_options_t opts;       /* copy made at create, read-only */
-    unsigned char key[AUTH_KEY_LEN]; /* HS256 key, read-only after create */
+    omega_tsdb_t *db;                       /* borrowed, outlives the handle */
+    omega_auth_options_t opts;              /* copy made at create, read-only */
+    unsigned char key[AUTH_KEY_LEN];        /* HS256 key, read-only after create */
     unsigned char apikey_key[AUTH_KEY_LEN]; /* HMAC key of API key hashes, read-only */
-    char dummy_hash[AUTH_HASH_MAX];  /* verified against for unknown users (timing) */
-    pthread_mutex_t lock;            /* serialises read-modify-write of user records */
-    pthread_mutex_t revoked_lock;    /* guards revoked, n_revoked, cap_revoked */
-    auth_revoked_t *revoked;         /* deny-list cache, sorted by jti */
-    size_t n_revoked, cap_revoked;   /* entries used / allocated */
-    auth_limiter_t *limiter;         /* login rate limits (own lock) */
-    pthread_mutex_t audit_lock;      /* serialises audit appends; guards the fields below */
-    uint64_t audit_seq;              /* sequence number of the newest entry (0: none) */
-    char audit_hash[65];             /* SHA-256 hex of the newest entry (or the anchor's) */
-    int64_t audit_last_ms;           /* time key of the newest entry */
-    int64_t audit_pruned_ms;         /* last retention pass */
+    char dummy_hash[AUTH_HASH_MAX];         /* verified against for unknown users (timing) */
+    pthread_mutex_t lock;                   /* serialises read-modify-write of user records */
+    pthread_mutex_t revoked_lock;           /* guards revoked, n_revoked, cap_revoked */
+    auth_revoked_t *revoked;                /* deny-list cache, sorted by jti */
+    size_t n_revoked, cap_revoked;          /* entries used / allocated */
+    auth_limiter_t *limiter;                /* login rate limits (own lock) */
+    pthread_mutex_t audit_lock;             /* serialises audit appends; guards the fields below */
+    uint64_t audit_seq;                     /* sequence number of the newest entry (0: none) */
+    char audit_hash[65];                    /* SHA-256 hex of the newest entry (or the anchor's) */
+    int64_t audit_last_ms;                  /* time key of the newest entry */
+    int64_t audit_pruned_ms;                /* last retention pass */
 };
 
 /* A user record as stored under "user/<name>". */
@@ -75,8 +75,8 @@ int auth_random_hex(char *out, size_t n);
 
 /* Load the 32-byte secret stored as hex under kv_key, or create and store one. 0,
  * OMEGA_ECORRUPT or OMEGA_EIO. */
-int auth_secret_load_or_create(omega_auth_t *a, const char *kv_key,
-                               unsigned char out[AUTH_KEY_LEN], omega_error_t *err);
+int auth_secret_load_or_create(omega_auth_t *a, const char *kv_key, unsigned char out[AUTH_KEY_LEN],
+                               omega_error_t *err);
 
 /* ---- audit.c ---- */
 
@@ -112,8 +112,7 @@ void auth_limiter_destroy(auth_limiter_t *l);
 /* Reserve an attempt for user (may be NULL) and address (may be NULL/""). 0 when allowed
  * (then auth_limiter_end must follow), else the seconds to wait (>= 1); then *first is 1
  * for the first refusal of a lock-out (so it is audited once, not per attempt). */
-int64_t auth_limiter_begin(auth_limiter_t *l, const char *user, const char *address,
-                           int *first);
+int64_t auth_limiter_begin(auth_limiter_t *l, const char *user, const char *address, int *first);
 /* Close an attempt begun with auth_limiter_begin: failed = 1 counts a failure. */
 void auth_limiter_end(auth_limiter_t *l, const char *user, const char *address, int failed);
 
@@ -126,7 +125,7 @@ int auth_token_issue(omega_auth_t *a, const char *name, omega_role_t role, omega
  * expires_at_ms and jti (role is left to the caller, who reads the user record) and the
  * issue time in Unix ms into *iat_ms (claim "iat_ms", else iat * 1000).
  * 0 or OMEGA_EACCES with a short reason. */
-int auth_token_check(omega_auth_t *a, const char *token, omega_principal_t *out,
-                     int64_t *iat_ms, omega_error_t *err);
+int auth_token_check(omega_auth_t *a, const char *token, omega_principal_t *out, int64_t *iat_ms,
+                     omega_error_t *err);
 
 #endif

@@ -23,10 +23,10 @@ typedef struct limit_entry {
 } limit_entry_t;
 
 typedef struct limit_table {
-    limit_entry_t *e;   /* LIMIT_TABLE_MAX entries */
-    size_t n;           /* entries ever used (prefix of e) */
-    uint32_t max;       /* failures allowed per window */
-    int64_t window_ms;  /* window length */
+    limit_entry_t *e;  /* LIMIT_TABLE_MAX entries */
+    size_t n;          /* entries ever used (prefix of e) */
+    uint32_t max;      /* failures allowed per window */
+    int64_t window_ms; /* window length */
 } limit_table_t;
 
 struct auth_limiter {

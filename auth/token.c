@@ -263,8 +263,8 @@ int auth_token_issue(omega_auth_t *a, const char *name, omega_role_t role, omega
         goto out;
     if (jwt_add_grant(jwt, "sub", name) || jwt_add_grant(jwt, "role", omega_role_name(role)) ||
         jwt_add_grant_int(jwt, "iat", iat) || jwt_add_grant_int(jwt, "iat_ms", (long)now) ||
-        jwt_add_grant_int(jwt, "exp", exp) ||
-        jwt_add_grant(jwt, "jti", jti) || jwt_set_alg(jwt, JWT_ALG_HS256, a->key, AUTH_KEY_LEN))
+        jwt_add_grant_int(jwt, "exp", exp) || jwt_add_grant(jwt, "jti", jti) ||
+        jwt_set_alg(jwt, JWT_ALG_HS256, a->key, AUTH_KEY_LEN))
         goto out;
     text = jwt_encode_str(jwt);
     if (!text || strlen(text) > TOKEN_MAX)

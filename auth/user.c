@@ -50,11 +50,10 @@ static int user_parse(const char *name, const char *val, size_t vlen, auth_user_
     int rc = 0;
 
     json_t *root = json_loadb(val, vlen, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root ||
-        json_unpack_ex(root, &jerr, 0, "{s:s, s:s, s:s, s:b, s:I, s:I, s?I, s?s}", "username",
-                       &uname, "role", &role, "hash", &hash, "disabled", &disabled, "created_at",
-                       &created, "updated_at", &updated, "tokens_after", &after, "email",
-                       &email) != 0) {
+    if (!root || json_unpack_ex(root, &jerr, 0, "{s:s, s:s, s:s, s:b, s:I, s:I, s?I, s?s}",
+                                "username", &uname, "role", &role, "hash", &hash, "disabled",
+                                &disabled, "created_at", &created, "updated_at", &updated,
+                                "tokens_after", &after, "email", &email) != 0) {
         rc = omega_error_set(err, OMEGA_ECORRUPT, "user record '%s' is unreadable: %s", name,
                              jerr.text);
         goto out;
@@ -104,12 +103,11 @@ int auth_user_load(omega_auth_t *a, const char *name, auth_user_t *out, omega_er
 
 int auth_user_store(omega_auth_t *a, const auth_user_t *u, omega_error_t *err)
 {
-    json_t *root = json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:s}", "username",
-                             u->info.username, "role", omega_role_name(u->info.role), "hash",
-                             u->hash, "disabled", u->info.disabled, "created_at",
-                             (json_int_t)u->info.created_at_ms, "updated_at",
-                             (json_int_t)u->info.updated_at_ms, "tokens_after",
-                             (json_int_t)u->info.tokens_after_ms, "email", u->info.email);
+    json_t *root = json_pack(
+        "{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:s}", "username", u->info.username, "role",
+        omega_role_name(u->info.role), "hash", u->hash, "disabled", u->info.disabled, "created_at",
+        (json_int_t)u->info.created_at_ms, "updated_at", (json_int_t)u->info.updated_at_ms,
+        "tokens_after", (json_int_t)u->info.tokens_after_ms, "email", u->info.email);
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     if (!text)

@@ -28,7 +28,8 @@ static int count_superusers(void *ctx, const void *key, size_t klen, const void 
 {
     su_count_t *c = ctx;
     size_t plen = strlen(AUTH_USER_PREFIX);
-    if (klen - plen == strlen(c->skip) && memcmp((const char *)key + plen, c->skip, klen - plen) == 0)
+    if (klen - plen == strlen(c->skip) &&
+        memcmp((const char *)key + plen, c->skip, klen - plen) == 0)
         return 0;
     json_t *root = json_loadb(val, vlen, 0, NULL);
     const char *role = json_string_value(json_object_get(root, "role"));
@@ -100,7 +101,9 @@ int omega_auth_user_update(omega_auth_t *a, const char *username, const omega_us
     if (rc == 0) {
         omega_log_info("user '%s' changed%s%s%s", username, up->set_role ? " (role)" : "",
                        up->password ? " (password)" : "",
-                       up->disabled == 1 ? " (disabled)" : up->disabled == 0 ? " (enabled)" : "");
+                       up->disabled == 1   ? " (disabled)"
+                       : up->disabled == 0 ? " (enabled)"
+                                           : "");
         if (out)
             *out = u.info;
     }

@@ -27,7 +27,8 @@ const metric_table_t collect_table_self = {
     "/proc/self/stat, /proc/self/fd, the pass itself",
     "enable_self",
     "collector is the source's name: cpu, loadavg, memory, vmstat, diskstats, filesystems, "
-    "netdev, snmp, tcp, probes, sensors, processes, pressure. The self source's own time is not included.",
+    "netdev, snmp, tcp, probes, sensors, processes, pressure. The self source's own time is not "
+    "included.",
     defs,
     METRIC_TABLE_N(defs)};
 

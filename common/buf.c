@@ -128,10 +128,24 @@ char *omega_format_double(double v, char *buf, size_t len)
     } else if (isinf(v)) {
         snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
     } else {
-        for (int prec = 1; prec <= 17; prec++) {
+        int prec;
+        for (prec = 1; prec <= 17; prec++) {
             snprintf(buf, len, "%.*g", prec, v);
             if (strtod(buf, NULL) == v)
                 break;
+        }
+        /* %g switches to an exponent as soon as the digits run out ("9e+01" for 90);
+         * people read plain decimals better, so use them from 1e-5 up to 1e15, keeping the
+         * shortest digit count found above. The upper bound keeps integer-looking output
+         * below 2^53, which every JSON parser (jansson's int64 included) reads exactly. */
+        double mag = fabs(v);
+        if (v != 0 && mag >= 1e-5 && mag < 1e15 && strchr(buf, 'e')) {
+            int exp10 = (int)floor(log10(mag));
+            int decimals = prec - 1 - exp10;
+            char tmp[64];
+            snprintf(tmp, sizeof(tmp), "%.*f", decimals > 0 ? decimals : 0, v);
+            if (strtod(tmp, NULL) == v && strlen(tmp) < len)
+                memcpy(buf, tmp, strlen(tmp) + 1);
         }
     }
     return buf;

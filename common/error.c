@@ -9,21 +9,36 @@
 const char *omega_strerror(int rc)
 {
     switch (rc) {
-    case OMEGA_OK: return "success";
-    case OMEGA_EINVAL: return "invalid input";
-    case OMEGA_ENOENT: return "not found";
-    case OMEGA_EEXIST: return "already exists";
-    case OMEGA_EIO: return "I/O error";
-    case OMEGA_ENOMEM: return "out of memory";
-    case OMEGA_EACCES: return "bad or missing credentials";
-    case OMEGA_EPERM: return "permission denied";
-    case OMEGA_ENOSPC: return "storage full";
-    case OMEGA_E2BIG: return "over limit";
-    case OMEGA_EAGAIN: return "overloaded, try again";
-    case OMEGA_ECORRUPT: return "data corrupted";
-    case OMEGA_EUNSUPP: return "not supported";
-    case OMEGA_ETIMEDOUT: return "timed out";
-    default: return "unknown error";
+    case OMEGA_OK:
+        return "success";
+    case OMEGA_EINVAL:
+        return "invalid input";
+    case OMEGA_ENOENT:
+        return "not found";
+    case OMEGA_EEXIST:
+        return "already exists";
+    case OMEGA_EIO:
+        return "I/O error";
+    case OMEGA_ENOMEM:
+        return "out of memory";
+    case OMEGA_EACCES:
+        return "bad or missing credentials";
+    case OMEGA_EPERM:
+        return "permission denied";
+    case OMEGA_ENOSPC:
+        return "storage full";
+    case OMEGA_E2BIG:
+        return "over limit";
+    case OMEGA_EAGAIN:
+        return "overloaded, try again";
+    case OMEGA_ECORRUPT:
+        return "data corrupted";
+    case OMEGA_EUNSUPP:
+        return "not supported";
+    case OMEGA_ETIMEDOUT:
+        return "timed out";
+    default:
+        return "unknown error";
     }
 }
 

@@ -29,8 +29,8 @@ static const struct {
     const char *suffix;
     int64_t ms;
 } duration_units[] = {
-    {"ms", 1},           {"s", 1000},          {"m", 60000},         {"h", 3600000},
-    {"d", 86400000},     {"w", 604800000},     {"y", 31536000000LL},
+    {"ms", 1},       {"s", 1000},      {"m", 60000},         {"h", 3600000},
+    {"d", 86400000}, {"w", 604800000}, {"y", 31536000000LL},
 };
 
 int omega_duration_parse(const char *s, int64_t unit_ms, int64_t *out_ms)
@@ -112,10 +112,20 @@ int omega_size_parse(const char *s, uint64_t *out)
         const char *suffix;
         double mult;
     } units[] = {
-        {"", 1},          {"B", 1},          {"KB", 1e3},          {"MB", 1e6},
-        {"GB", 1e9},      {"TB", 1e12},      {"KiB", 1024.0},      {"MiB", 1048576.0},
-        {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"K", 1024.0}, {"M", 1048576.0},
-        {"G", 1073741824.0},   {"T", 1099511627776.0},
+        {"", 1},
+        {"B", 1},
+        {"KB", 1e3},
+        {"MB", 1e6},
+        {"GB", 1e9},
+        {"TB", 1e12},
+        {"KiB", 1024.0},
+        {"MiB", 1048576.0},
+        {"GiB", 1073741824.0},
+        {"TiB", 1099511627776.0},
+        {"K", 1024.0},
+        {"M", 1048576.0},
+        {"G", 1073741824.0},
+        {"T", 1099511627776.0},
     };
     if (!s || !*s || *s == '-' || isspace((unsigned char)*s))
         return OMEGA_EINVAL;
@@ -183,8 +193,8 @@ static int digits(const char *s, int n, int *out)
 static int parse_rfc3339(const char *s, int64_t *out_ms)
 {
     int y, mo, d, h, mi, sec;
-    if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
-        s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+    if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
+        digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
         digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
         digits(s + 17, 2, &sec))
         return OMEGA_EINVAL;

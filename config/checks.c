@@ -363,11 +363,11 @@ int cfg_placeholders_check(const char *text, char *msg, size_t msglen)
             if (strlen(cfg_placeholders[i]) == n && strncmp(cfg_placeholders[i], p + 1, n) == 0)
                 known = 1;
         if (!known) {
-            snprintf(msg, msglen,
-                     "unknown placeholder {%.*s}; known: metric_name, "
-                     "current_value, threshold, severity, timestamp, description, "
-                     "recommended_action",
-                     (int)(n > 64 ? 64 : n), p + 1);
+            int w = snprintf(msg, msglen,
+                             "unknown placeholder {%.*s}; known:", (int)(n > 64 ? 64 : n), p + 1);
+            for (size_t i = 0; cfg_placeholders[i] && w > 0 && (size_t)w < msglen; i++)
+                w += snprintf(msg + w, msglen - (size_t)w, "%s %s", i ? "," : "",
+                              cfg_placeholders[i]);
             return -1;
         }
     }

@@ -79,9 +79,10 @@ static const char *const roles[] = {"viewer", "developer", "analyst", "admin", "
 static const char *const audit_events[] = {"access", "modification", "deletion", "export", NULL};
 static const char *const compliance[] = {"gdpr", "ccpa", "hipaa", "none", NULL};
 const char *const cfg_severities[] = {"warning", "critical", "emergency", NULL};
+/* The specification's placeholders, then the alert engine's extras. */
 const char *const cfg_placeholders[] = {
-    "metric_name", "current_value", "threshold",          "severity",
-    "timestamp",   "description",   "recommended_action", NULL};
+    "metric_name",        "current_value", "threshold", "severity", "timestamp", "description",
+    "recommended_action", "labels",        "alert",     "status",   NULL};
 
 const cfg_field_t cfg_fields[] = {
     OBJ("server", "The HTTP/WebSocket server: address, files, limits and TLS."),
@@ -125,7 +126,7 @@ const cfg_field_t cfg_fields[] = {
         "limit."),
     INT(storage.max_series, 0, 1000000000, "1000000", "series",
         "Most distinct series stored; writes creating more are refused. 0 means unlimited."),
-    INT(storage.chunk_max_samples, 16, 65535, "120", "samples",
+    INT(storage.chunk_max_samples, 16, 65535, "480", "samples",
         "Samples per chunk before the chunk is sealed and compressed."),
     DUR(storage.chunk_max_age, MINS(1), DAY(1), "2h", "s",
         "An open chunk older than this is sealed even when not full."),

@@ -60,11 +60,22 @@ static int unescape(parser_t *p, char q, char *out, size_t *o)
 {
     char c = p->s[++p->pos];
     switch (c) {
-    case 'n': out[(*o)++] = '\n'; break;
-    case 't': out[(*o)++] = '\t'; break;
-    case 'r': out[(*o)++] = '\r'; break;
-    case '\\': out[(*o)++] = '\\'; break;
-    case '"': case '\'': out[(*o)++] = c; break;
+    case 'n':
+        out[(*o)++] = '\n';
+        break;
+    case 't':
+        out[(*o)++] = '\t';
+        break;
+    case 'r':
+        out[(*o)++] = '\r';
+        break;
+    case '\\':
+        out[(*o)++] = '\\';
+        break;
+    case '"':
+    case '\'':
+        out[(*o)++] = c;
+        break;
     default:
         /* Keep unknown escapes for regexes ("\\." in a regex literal). */
         if (c == '\0')
@@ -219,11 +230,13 @@ static int parse_all(parser_t *p, omega_selector_t *sel)
     char c = p->s[p->pos], tmp[4];
     if (c != '\0') {
         if (c == '(')
-            return fail(p, "%s", "functions and aggregations are not supported yet; "
-                                 "only series selectors are");
+            return fail(p, "%s",
+                        "functions and aggregations are not supported yet; "
+                        "only series selectors are");
         if (c == '[')
-            return fail(p, "%s", "range selectors are not supported yet; only instant "
-                                 "series selectors are");
+            return fail(p, "%s",
+                        "range selectors are not supported yet; only instant "
+                        "series selectors are");
         return fail(p, "unexpected %s", describe(c, tmp));
     }
     if (sel->n == 0)

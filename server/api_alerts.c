@@ -18,11 +18,15 @@ static http_response_t *alert_error(int rc, const omega_error_t *err)
     case OMEGA_EINVAL:
         return err->path[0] ? http_response_error(422, "bad_data", "%s", msg)
                             : http_response_error(400, "bad_data", "%s", msg);
-    case OMEGA_ENOENT: return http_response_error(404, "not_found", "%s", msg);
+    case OMEGA_ENOENT:
+        return http_response_error(404, "not_found", "%s", msg);
     case OMEGA_EEXIST:
-    case OMEGA_EPERM: return http_response_error(409, "conflict", "%s", msg);
-    case OMEGA_ETIMEDOUT: return http_response_error(504, "delivery", "%s", msg);
-    default: return http_response_error(500, "internal", "%s", msg);
+    case OMEGA_EPERM:
+        return http_response_error(409, "conflict", "%s", msg);
+    case OMEGA_ETIMEDOUT:
+        return http_response_error(504, "delivery", "%s", msg);
+    default:
+        return http_response_error(500, "internal", "%s", msg);
     }
 }
 
@@ -49,9 +53,9 @@ static http_response_t *not_running(void)
     } while (0)
 
 /* Audit a change and answer. */
-static http_response_t *changed(app_t *app, const http_request_t *req,
-                                const omega_principal_t *who, const char *action, int rc,
-                                int status, char *json, const omega_error_t *err)
+static http_response_t *changed(app_t *app, const http_request_t *req, const omega_principal_t *who,
+                                const char *action, int rc, int status, char *json,
+                                const omega_error_t *err)
 {
     api_audit(app, req, who, action, req->n_params ? req->params[0] : "",
               rc == 0 ? "success" : "failure", rc == 0 ? NULL : err->message);
@@ -129,7 +133,8 @@ static http_response_t *h_history(app_t *app, const http_request_t *req,
     ENGINE_OR_503(app);
     int64_t until = omega_now_ms(), since = until - 24 * 3600 * 1000LL;
     if (time_arg(req, "since", &since) != 0 || time_arg(req, "until", &until) != 0)
-        return http_response_error(400, "bad_data", "since and until must be RFC 3339 times "
+        return http_response_error(400, "bad_data",
+                                   "since and until must be RFC 3339 times "
                                    "or Unix seconds");
     const char *lim = http_request_arg(req, "limit");
     char *end = NULL;
@@ -143,8 +148,7 @@ static http_response_t *h_history(app_t *app, const http_request_t *req,
     return reply(rc, 200, out, &err);
 }
 
-static http_response_t *h_ack(app_t *app, const http_request_t *req,
-                              const omega_principal_t *who)
+static http_response_t *h_ack(app_t *app, const http_request_t *req, const omega_principal_t *who)
 {
     ENGINE_OR_503(app);
     omega_error_t err = {0};

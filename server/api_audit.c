@@ -19,7 +19,9 @@ void api_audit(app_t *app, const http_request_t *req, const omega_principal_t *w
 {
     omega_audit_event_t ev = {
         .actor = who ? who->username : "",
-        .role = !who ? "" : who->is_api_key ? "apikey" : omega_role_name(who->role),
+        .role = !who              ? ""
+                : who->is_api_key ? "apikey"
+                                  : omega_role_name(who->role),
         .address = req->peer,
         .action = action,
         .target = target,
@@ -48,8 +50,7 @@ static int time_arg(const http_request_t *req, const char *name, int64_t *out)
     return !v || !*v || omega_time_parse(v, out) == 0 ? 0 : -1;
 }
 
-static http_response_t *h_audit(app_t *app, const http_request_t *req,
-                                const omega_principal_t *who)
+static http_response_t *h_audit(app_t *app, const http_request_t *req, const omega_principal_t *who)
 {
     int64_t since = 0, until = omega_now_ms();
     if (time_arg(req, "since", &since) || time_arg(req, "until", &until))
@@ -70,8 +71,8 @@ static http_response_t *h_audit(app_t *app, const http_request_t *req,
     omega_buf_puts(&b, "{\"items\":[");
     omega_error_t err;
     omega_error_clear(&err);
-    int rc = omega_auth_audit_query(app->auth, since, until, event, (size_t)limit, append_entry,
-                                    &b, &err);
+    int rc = omega_auth_audit_query(app->auth, since, until, event, (size_t)limit, append_entry, &b,
+                                    &err);
     if (rc != 0) {
         omega_buf_deinit(&b);
         return http_response_error(500, "internal", "cannot read the audit log: %s", err.message);

@@ -41,12 +41,11 @@ static http_response_t *login_fields(json_t *body, const char **user, const char
     return NULL;
 }
 
-static http_response_t *h_login(app_t *app, const http_request_t *req,
-                                const omega_principal_t *who)
+static http_response_t *h_login(app_t *app, const http_request_t *req, const omega_principal_t *who)
 {
     json_error_t je;
-    json_t *body = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES,
-                              &je);
+    json_t *body =
+        json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!body)
         return http_response_bad_json(&je);
     const char *user = NULL, *pass = NULL;
@@ -65,8 +64,7 @@ static http_response_t *h_login(app_t *app, const http_request_t *req,
     as.role = rc == 0 ? tok.role : OMEGA_ROLE_VIEWER;
     if (rc == OMEGA_EAGAIN) { /* audited by auth/, once per lock-out */
         resp = http_response_error(429, "rate_limited",
-                                   "too many failed logins; try again in %lld s",
-                                   (long long)retry);
+                                   "too many failed logins; try again in %lld s", (long long)retry);
         char secs[24];
         snprintf(secs, sizeof(secs), "%lld", (long long)retry);
         http_response_add_header(resp, "retry-after", secs);
@@ -127,8 +125,8 @@ static http_response_t *h_password(app_t *app, const http_request_t *req,
     if (who->is_api_key)
         return http_response_error(400, "bad_data", "API keys have no password");
     json_error_t je;
-    json_t *body = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES,
-                              &je);
+    json_t *body =
+        json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!body)
         return http_response_bad_json(&je);
     http_response_t *resp = NULL;
@@ -155,12 +153,16 @@ static http_response_t *h_password(app_t *app, const http_request_t *req,
     if (rc == 0)
         rc = omega_auth_login(app->auth, who->username, new_pw, &tok, &err);
     api_audit(app, req, who, "user.password", who->username, rc == 0 ? "success" : "failure",
-              rc == 0 ? "" : rc == OMEGA_EACCES ? "wrong current password" : err.message);
+              rc == 0              ? ""
+              : rc == OMEGA_EACCES ? "wrong current password"
+                                   : err.message);
     if (rc == OMEGA_EAGAIN) {
         char secs[24];
         snprintf(secs, sizeof(secs), "%lld", (long long)retry);
-        resp = http_response_error(429, "rate_limited", "too many failed attempts; try again in "
-                                   "%lld s", (long long)retry);
+        resp = http_response_error(429, "rate_limited",
+                                   "too many failed attempts; try again in "
+                                   "%lld s",
+                                   (long long)retry);
         http_response_add_header(resp, "retry-after", secs);
     } else if (rc == OMEGA_EACCES) {
         resp = http_response_error(403, "forbidden", "the current password is wrong");

@@ -10,14 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DASH_PREFIX "dashboard/"
-#define DASH_MAX_BYTES (256 * 1024) /* a stored layout, as sent */
-#define DASH_ID_MAX 64
-#define DASH_TITLE_MAX 200
-#define DASH_MAX_PANELS 100
+#define DASH_PREFIX        "dashboard/"
+#define DASH_MAX_BYTES     (256 * 1024) /* a stored layout, as sent */
+#define DASH_ID_MAX        64
+#define DASH_TITLE_MAX     200
+#define DASH_MAX_PANELS    100
 #define DASH_MAX_VARIABLES 20
-#define DASH_QUERY_MAX 4096
-#define DASH_TEXT_MAX 1024 /* titles, units, variable values */
+#define DASH_QUERY_MAX     4096
+#define DASH_TEXT_MAX      1024 /* titles, units, variable values */
 
 /* Serialises read-modify-write of one layout (version check, created_at carry-over). */
 static pthread_mutex_t dash_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -41,8 +41,8 @@ static int name_valid(const char *s)
     if (!s[0] || strlen(s) > 64 || (s[0] >= '0' && s[0] <= '9'))
         return 0;
     for (const char *p = s; *p; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              (*p >= '0' && *p <= '9') || *p == '_'))
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_'))
             return 0;
     }
     return 1;
@@ -76,8 +76,8 @@ static int check_string(json_t *obj, const char *key, const char *path, int requ
     return 0;
 }
 
-static int check_int(json_t *obj, const char *key, const char *path, json_int_t lo,
-                     json_int_t hi, char *msg, size_t mlen)
+static int check_int(json_t *obj, const char *key, const char *path, json_int_t lo, json_int_t hi,
+                     char *msg, size_t mlen)
 {
     json_t *v = json_object_get(obj, key);
     if (!v)
@@ -157,8 +157,8 @@ static int check_variable(json_t *v, size_t i, char *msg, size_t mlen)
  * server maintains may be present (exports re-imported) and are replaced. */
 static int check_layout(json_t *doc, const char *id, char *msg, size_t mlen)
 {
-    static const char *const known[] = {"id",         "title",      "panels",     "variables",
-                                        "time",       "refresh",    "version",    "created_at",
+    static const char *const known[] = {"id",         "title",      "panels",  "variables",
+                                        "time",       "refresh",    "version", "created_at",
                                         "updated_at", "updated_by", NULL};
     if (!json_is_object(doc)) {
         snprintf(msg, mlen, "request body must be a JSON object");
@@ -269,8 +269,8 @@ static int list_one(void *ctx, const void *key, size_t klen, const void *val, si
         return 0;
     }
     json_t *item = json_object();
-    static const char *const fields[] = {"id", "title", "version", "updated_at", "updated_by",
-                                         NULL};
+    static const char *const fields[] = {"id",         "title",      "version",
+                                         "updated_at", "updated_by", NULL};
     for (size_t i = 0; fields[i]; i++) {
         json_t *f = json_object_get(doc, fields[i]);
         if (f)
@@ -285,14 +285,13 @@ static int list_one(void *ctx, const void *key, size_t klen, const void *val, si
     return 0;
 }
 
-static http_response_t *h_list(app_t *app, const http_request_t *req,
-                               const omega_principal_t *who)
+static http_response_t *h_list(app_t *app, const http_request_t *req, const omega_principal_t *who)
 {
     list_ctx_t lc = {json_array(), 0};
     omega_error_t err;
     omega_error_clear(&err);
-    int rc = omega_kv_scan(app->db, OMEGA_KV_META, DASH_PREFIX, strlen(DASH_PREFIX), list_one,
-                           &lc, &err);
+    int rc = omega_kv_scan(app->db, OMEGA_KV_META, DASH_PREFIX, strlen(DASH_PREFIX), list_one, &lc,
+                           &err);
     if (rc != 0) {
         json_decref(lc.items);
         return storage_error("list", "*", &err);
@@ -305,8 +304,7 @@ static http_response_t *h_list(app_t *app, const http_request_t *req,
     return json_reply(200, doc);
 }
 
-static http_response_t *h_get(app_t *app, const http_request_t *req,
-                              const omega_principal_t *who)
+static http_response_t *h_get(app_t *app, const http_request_t *req, const omega_principal_t *who)
 {
     const char *id = req->params[0];
     if (!id_valid(id))
@@ -367,8 +365,7 @@ static http_response_t *dash_store(app_t *app, const char *id, json_t *doc,
     return NULL;
 }
 
-static http_response_t *h_put(app_t *app, const http_request_t *req,
-                              const omega_principal_t *who)
+static http_response_t *h_put(app_t *app, const http_request_t *req, const omega_principal_t *who)
 {
     const char *id = req->params[0];
     if (!id_valid(id))
@@ -378,8 +375,8 @@ static http_response_t *h_put(app_t *app, const http_request_t *req,
                                    "dashboard layout is %zu bytes; the limit is %d bytes",
                                    req->body_len, DASH_MAX_BYTES);
     json_error_t je;
-    json_t *doc = json_loadb(req->body ? req->body : "", req->body_len,
-                             JSON_REJECT_DUPLICATES, &je);
+    json_t *doc =
+        json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!doc)
         return http_response_bad_json(&je);
     char msg[256];

@@ -19,8 +19,7 @@ static json_t *key_json(const omega_apikey_info_t *k)
         json_array_append_new(scopes, json_string("read"));
     return json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:o}", "id", k->id, "name", k->name, "prefix",
                      k->prefix, "scopes", scopes, "created_by", k->created_by, "created_at",
-                     created, "last_used_at",
-                     k->last_used_ms ? json_string(used) : json_null());
+                     created, "last_used_at", k->last_used_ms ? json_string(used) : json_null());
 }
 
 static http_response_t *json_response(int status, json_t *o)
@@ -45,7 +44,8 @@ static http_response_t *read_body(json_t *body, const char **name, unsigned *sco
     *name = json_string_value(json_object_get(body, "name"));
     json_t *sc = json_object_get(body, "scopes");
     if (!*name)
-        return http_response_error(400, "bad_data", "field 'name' is required and must be a string");
+        return http_response_error(400, "bad_data",
+                                   "field 'name' is required and must be a string");
     if (!json_is_array(sc) || json_array_size(sc) == 0)
         return http_response_error(400, "bad_data",
                                    "field 'scopes' is required: a non-empty array of \"ingest\", "
@@ -67,8 +67,8 @@ static http_response_t *h_create(app_t *app, const http_request_t *req,
                                  const omega_principal_t *who)
 {
     json_error_t je;
-    json_t *body = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES,
-                              &je);
+    json_t *body =
+        json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!body)
         return http_response_bad_json(&je);
     const char *name = NULL;

@@ -57,8 +57,8 @@ static http_response_t *parse_object(const http_request_t *req, const char *cons
                                      json_t **out)
 {
     json_error_t je;
-    json_t *body = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES,
-                              &je);
+    json_t *body =
+        json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!body)
         return http_response_bad_json(&je);
     if (!json_is_object(body)) {
@@ -125,7 +125,9 @@ static http_response_t *h_create(app_t *app, const http_request_t *req,
     omega_error_clear(&err);
     if (bad || !name || !pw)
         resp = http_response_error(400, "bad_data", "field '%s' is required and must be a string",
-                                   bad ? bad : !name ? "username" : "password");
+                                   bad     ? bad
+                                   : !name ? "username"
+                                           : "password");
     else if (role_s && omega_role_parse(role_s, &role) != 0)
         resp = http_response_error(422, "bad_data",
                                    "field 'role' must be one of viewer, developer, analyst, "
@@ -153,8 +155,7 @@ out:
 /* The user named by the path, or an error response (404; 403 for a superuser target when
  * need_super_to_manage and the caller is not one). */
 static http_response_t *load_target(app_t *app, const http_request_t *req,
-                                    const omega_principal_t *who, int manage,
-                                    omega_user_info_t *u)
+                                    const omega_principal_t *who, int manage, omega_user_info_t *u)
 {
     omega_error_t err;
     omega_error_clear(&err);
@@ -195,8 +196,7 @@ static http_response_t *read_update(json_t *body, omega_user_update_t *up, char 
     up->set_role = role_s != NULL;
     up->disabled = dis ? json_is_true(dis) : -1;
     snprintf(what, what_len, "%s%s%s%s", role_s ? "role " : "", up->password ? "password " : "",
-             dis ? (json_is_true(dis) ? "disabled " : "enabled ") : "",
-             up->email ? "email" : "");
+             dis ? (json_is_true(dis) ? "disabled " : "enabled ") : "", up->email ? "email" : "");
     return NULL;
 }
 

@@ -96,24 +96,28 @@ static void resolve_web_root(app_t *app)
     snprintf(app->web_root, sizeof(app->web_root), "%s/../share/omega-monitor/web", dir);
 }
 
+void app_tsdb_options(const omega_config_t *cfg, omega_tsdb_options_t *o)
+{
+    omega_tsdb_options_init(o);
+    o->data_dir = cfg->server.data_dir;
+    o->raw_retention_ms = cfg->retention.raw_data_retention_ms;
+    o->out_of_order_window_ms = cfg->storage.out_of_order_window_ms;
+    o->max_series = (uint64_t)cfg->storage.max_series;
+    o->compression = cfg->performance_monitor.storage_configuration.compression_enabled;
+    o->sync_writes = strcmp(cfg->storage.sync_policy, "always") == 0;
+    o->chunk_max_samples = (uint32_t)cfg->storage.chunk_max_samples;
+    o->chunk_max_age_ms = cfg->storage.chunk_max_age_ms;
+    o->block_cache_size = cfg->storage.block_cache_size;
+    o->hourly_retention_ms = cfg->retention.hourly_aggregates_retention_ms;
+    o->daily_retention_ms = cfg->retention.daily_aggregates_retention_ms;
+    o->weekly_retention_ms = cfg->retention.weekly_aggregates_retention_ms;
+    o->monthly_retention_ms = cfg->retention.monthly_aggregates_retention_ms;
+}
+
 static int open_storage(app_t *app)
 {
-    const omega_config_t *cfg = app->cfg;
     omega_tsdb_options_t o;
-    omega_tsdb_options_init(&o);
-    o.data_dir = cfg->server.data_dir;
-    o.raw_retention_ms = cfg->retention.raw_data_retention_ms;
-    o.out_of_order_window_ms = cfg->storage.out_of_order_window_ms;
-    o.max_series = (uint64_t)cfg->storage.max_series;
-    o.compression = cfg->performance_monitor.storage_configuration.compression_enabled;
-    o.sync_writes = strcmp(cfg->storage.sync_policy, "always") == 0;
-    o.chunk_max_samples = (uint32_t)cfg->storage.chunk_max_samples;
-    o.chunk_max_age_ms = cfg->storage.chunk_max_age_ms;
-    o.block_cache_size = cfg->storage.block_cache_size;
-    o.hourly_retention_ms = cfg->retention.hourly_aggregates_retention_ms;
-    o.daily_retention_ms = cfg->retention.daily_aggregates_retention_ms;
-    o.weekly_retention_ms = cfg->retention.weekly_aggregates_retention_ms;
-    o.monthly_retention_ms = cfg->retention.monthly_aggregates_retention_ms;
+    app_tsdb_options(app->cfg, &o);
     omega_error_t err;
     omega_error_clear(&err);
     app->db = omega_tsdb_open(&o, &err);
@@ -164,8 +168,8 @@ static void system_options(const omega_config_t *cfg, omega_collect_options_t *o
     o->enable_disk = sm->enable_disk_monitoring;
     o->enable_network = sm->enable_network_monitoring;
     o->enable_processes = sm->enable_process_monitoring;
-    o->enable_pressure = sm->enable_cpu_monitoring || sm->enable_memory_monitoring ||
-                         sm->enable_disk_monitoring;
+    o->enable_pressure =
+        sm->enable_cpu_monitoring || sm->enable_memory_monitoring || sm->enable_disk_monitoring;
     o->probe_targets = (const char *const *)sm->probe_targets.items;
     o->n_probe_targets = sm->probe_targets.n;
     o->watch.include_omega = sm->process_filters.include_omega_processes;
@@ -341,11 +345,10 @@ int omega_server_run(omega_config_t *cfg)
         start_alerts(&app) == 0 && start_collectors(&app, &cs) == 0) {
         pthread_t sig_thread;
         if (pthread_create(&sig_thread, NULL, signal_main, &sw) == 0) {
-            printf("omega-monitor: serving http://%s/  (dashboard files: %s)\n",
-                   cfg->server.listen, app.web_root);
+            printf("omega-monitor: serving http://%s/  (dashboard files: %s)\n", cfg->server.listen,
+                   app.web_root);
             fflush(stdout);
-            omega_log_info("listening on %s, data in %s", cfg->server.listen,
-                           cfg->server.data_dir);
+            omega_log_info("listening on %s, data in %s", cfg->server.listen, cfg->server.data_dir);
             http_server_run(&app);
             rc = 0;
             pthread_kill(sig_thread, SIGUSR1); /* wakes it if the loop ended on its own */

@@ -103,13 +103,8 @@ static int ask_password(const char *name, char *pw, size_t len)
 static omega_tsdb_t *open_store(const omega_config_t *cfg)
 {
     omega_tsdb_options_t o;
-    omega_tsdb_options_init(&o);
-    o.data_dir = cfg->server.data_dir;
-    o.raw_retention_ms = cfg->retention.raw_data_retention_ms;
-    o.out_of_order_window_ms = cfg->storage.out_of_order_window_ms;
-    o.max_series = (uint64_t)cfg->storage.max_series;
-    o.compression = cfg->performance_monitor.storage_configuration.compression_enabled;
-    o.sync_writes = 1;
+    app_tsdb_options(cfg, &o);
+    o.sync_writes = 1; /* user changes must be on disk when the command returns */
     omega_error_t err;
     omega_error_clear(&err);
     omega_tsdb_t *db = omega_tsdb_open(&o, &err);
@@ -138,8 +133,10 @@ static int run(omega_auth_t *auth, const omega_config_t *cfg, int argc, char **a
     }
     omega_role_t role = omega_auth_default_role(auth);
     if (role_s && omega_role_parse(role_s, &role) != 0) {
-        fprintf(stderr, "omega-monitor user: unknown role '%s' (viewer, developer, analyst, "
-                        "admin, superuser)\n", role_s);
+        fprintf(stderr,
+                "omega-monitor user: unknown role '%s' (viewer, developer, analyst, "
+                "admin, superuser)\n",
+                role_s);
         return 2;
     }
     omega_error_t err;
@@ -165,8 +162,11 @@ static int run(omega_auth_t *auth, const omega_config_t *cfg, int argc, char **a
         fputs(user_usage, stderr);
         return 2;
     }
-    omega_audit_event_t ev = {.actor = "(command line)", .role = "", .address = "local",
-                              .action = action, .target = name,
+    omega_audit_event_t ev = {.actor = "(command line)",
+                              .role = "",
+                              .address = "local",
+                              .action = action,
+                              .target = name,
                               .outcome = rc == 0 ? "success" : "failure",
                               .detail = rc == 0 ? detail : err.message};
     omega_auth_audit(auth, &ev, NULL);

@@ -145,8 +145,8 @@ static void dispatch(struct lws *wsi, http_pss_t *pss, app_t *app)
     uint64_t id = req->id;
     if (workers_submit(app->workers, req) != 0) {
         http_request_free(req);
-        http_response_t *r = http_response_error(503, "unavailable",
-                                                 "server overloaded: request queue is full");
+        http_response_t *r =
+            http_response_error(503, "unavailable", "server overloaded: request queue is full");
         http_response_add_header(r, "retry-after", "1");
         stats_http_count(r->status);
         respond(wsi, pss, r);
@@ -345,19 +345,18 @@ static const struct lws_protocols protocols[] = {
 static struct lws_protocols active_protocols[4];
 
 /* Security headers on every response, static files included. */
-static const struct lws_protocol_vhost_options hdr_referrer = {
-    NULL, NULL, "referrer-policy:", "no-referrer"};
-static const struct lws_protocol_vhost_options hdr_frame = {
-    &hdr_referrer, NULL, "x-frame-options:", "DENY"};
-static const struct lws_protocol_vhost_options hdr_nosniff = {
-    &hdr_frame, NULL, "x-content-type-options:", "nosniff"};
+static const struct lws_protocol_vhost_options hdr_referrer = {NULL, NULL,
+                                                               "referrer-policy:", "no-referrer"};
+static const struct lws_protocol_vhost_options hdr_frame = {&hdr_referrer, NULL,
+                                                            "x-frame-options:", "DENY"};
+static const struct lws_protocol_vhost_options hdr_nosniff = {&hdr_frame, NULL,
+                                                              "x-content-type-options:", "nosniff"};
 static const struct lws_protocol_vhost_options hdr_csp = {
     &hdr_nosniff, NULL, "content-security-policy:",
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"};
 
-static const struct lws_protocol_vhost_options mime_mjs = {NULL, NULL, ".mjs",
-                                                           "text/javascript"};
+static const struct lws_protocol_vhost_options mime_mjs = {NULL, NULL, ".mjs", "text/javascript"};
 
 static struct lws_http_mount mount_web, mount_api, mount_health, mount_metrics, mount_write;
 

@@ -32,12 +32,12 @@ typedef struct sub {
 } sub_t;
 
 typedef struct conn {
-    uint64_t id;         /* hub id */
-    struct lws *wsi;     /* loop thread only */
-    frame_t *head, *tail;/* outgoing frames */
-    size_t queued;       /* frames in the queue */
-    uint64_t dropped;    /* frames dropped since the last lag message */
-    sub_t *subs;         /* subscriptions */
+    uint64_t id;          /* hub id */
+    struct lws *wsi;      /* loop thread only */
+    frame_t *head, *tail; /* outgoing frames */
+    size_t queued;        /* frames in the queue */
+    uint64_t dropped;     /* frames dropped since the last lag message */
+    sub_t *subs;          /* subscriptions */
     size_t nsubs;
     struct conn *next;
 } conn_t;
@@ -361,8 +361,7 @@ static void fan_out(live_hub_t *h, eval_t *evals, size_t n, int64_t now)
             if (evals[i].series) {
                 omega_buf_puts(&b, "{\"type\":\"samples\",\"id\":");
                 omega_buf_json_str(&b, s->id, strlen(s->id));
-                omega_buf_printf(&b, ",\"t\":%lld,\"series\":%s}", (long long)now,
-                                 evals[i].series);
+                omega_buf_printf(&b, ",\"t\":%lld,\"series\":%s}", (long long)now, evals[i].series);
             } else {
                 omega_buf_puts(&b, "{\"type\":\"error\",\"id\":");
                 omega_buf_json_str(&b, s->id, strlen(s->id));

@@ -13,18 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AUTH_TIMEOUT_MS 5000
-#define MAX_MESSAGE 65536
+#define AUTH_TIMEOUT_MS    5000
+#define MAX_MESSAGE        65536
 #define CLOSE_UNAUTHORIZED 4401
 
 #define RECHECK_MAX_MS (24LL * 3600 * 1000) /* API keys never expire: re-arm daily */
 
 typedef struct live_pss {
-    uint64_t conn;        /* hub connection id, 0 when not registered */
-    int authed;           /* 1 once a valid token was presented */
-    int64_t deadline_ms;  /* auth deadline, then token expiry (Unix ms) */
-    omega_buf_t rx;       /* message being reassembled from fragments */
-    char *credential;     /* the token or API key presented (malloc'd), re-checked per message */
+    uint64_t conn;         /* hub connection id, 0 when not registered */
+    int authed;            /* 1 once a valid token was presented */
+    int64_t deadline_ms;   /* auth deadline, then token expiry (Unix ms) */
+    omega_buf_t rx;        /* message being reassembled from fragments */
+    char *credential;      /* the token or API key presented (malloc'd), re-checked per message */
     omega_principal_t who; /* whom it speaks for */
 } live_pss_t;
 
@@ -139,8 +139,8 @@ static int on_subscribe(app_t *app, live_pss_t *pss, json_t *msg, const char *id
     if (iv) {
         double d = json_number_value(iv);
         if (!(d >= 100 && d <= 3600000))
-            return send_error(app, pss, id,
-                              "field 'interval_ms' must be between 100 and 3600000"), 0;
+            return send_error(app, pss, id, "field 'interval_ms' must be between 100 and 3600000"),
+                   0;
         interval = (int64_t)d;
     }
     omega_error_t err;
@@ -155,8 +155,8 @@ static const char *const known_fields[] = {"type", "id", "query", "interval_ms",
 static int on_message(struct lws *wsi, app_t *app, live_pss_t *pss)
 {
     json_error_t je;
-    json_t *msg = json_loadb(pss->rx.data ? pss->rx.data : "", pss->rx.len, JSON_REJECT_DUPLICATES,
-                             &je);
+    json_t *msg =
+        json_loadb(pss->rx.data ? pss->rx.data : "", pss->rx.len, JSON_REJECT_DUPLICATES, &je);
     pss->rx.len = 0;
     if (!msg || !json_is_object(msg)) {
         send_error(app, pss, NULL, msg ? "message must be a JSON object" : je.text);
@@ -185,8 +185,8 @@ static int on_message(struct lws *wsi, app_t *app, live_pss_t *pss)
         rc = authenticate(wsi, app, pss, tok ? tok : "");
     } else if (!pss->authed) {
         rc = close_with(wsi, CLOSE_UNAUTHORIZED, "authenticate first");
-    } else if (message_perm(type) >= 0 && (rc = authorize(wsi, app, pss, id,
-                                                            message_perm(type))) != 0) {
+    } else if (message_perm(type) >= 0 &&
+               (rc = authorize(wsi, app, pss, id, message_perm(type))) != 0) {
         rc = rc < 0 ? -1 : 0;
     } else if (type && strcmp(type, "subscribe") == 0) {
         rc = on_subscribe(app, pss, msg, id);

@@ -17,6 +17,7 @@ static const char usage[] =
     "usage: omega-monitor serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR]\n"
     "       omega-monitor user add|passwd|disable|enable NAME [--role ROLE] [--email ADDR]\n"
     "                          [--config FILE] [--data-dir DIR]   (server stopped)\n"
+    "       omega-monitor --data-integrity [--config FILE] [--data-dir DIR]   (server stopped)\n"
     "       omega-monitor --validate-config FILE\n"
     "       omega-monitor --version | --help\n"
     "\n"
@@ -24,6 +25,8 @@ static const char usage[] =
     "--config FILE     JSON configuration (default: $OMEGA_CONFIG, else built-in defaults)\n"
     "--listen ADDR     override server.listen (default 127.0.0.1:8080)\n"
     "--data-dir DIR    override server.data_dir (default ./data)\n"
+    "--data-integrity  check every stored chunk (CRC32C, RocksDB checksums) and the audit\n"
+    "                  log's hash chain; exit 0 intact, 1 damage found, 2 cannot open\n"
     "--validate-config check FILE; prints FILE:LINE:COLUMN: path: message per problem;\n"
     "                  exit 0 valid, 1 invalid, 2 unreadable\n"
     "\n"
@@ -48,6 +51,26 @@ static void replace(char **field, const char *value)
         abort();
 }
 
+/* Defaults, then the file (if any), then OMEGA_* variables, then --data-dir. NULL (after
+ * printing every problem) when something is invalid. */
+static omega_config_t *load_cli_config(const char *config_path, const char *data_dir)
+{
+    omega_config_t *cfg = NULL;
+    if (config_path && *config_path) {
+        if (omega_config_load_file(config_path, print_diag, NULL, &cfg) != 0)
+            return NULL;
+    } else {
+        cfg = omega_config_create_default();
+    }
+    if (omega_config_apply_env(cfg, environ, print_diag, NULL) != 0) {
+        omega_config_destroy(cfg);
+        return NULL;
+    }
+    if (data_dir)
+        replace(&cfg->server.data_dir, data_dir);
+    return cfg;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     const char *config_path = getenv("OMEGA_CONFIG");
@@ -61,26 +84,15 @@ static int cmd_serve(int argc, char **argv)
         else if (i + 1 < argc && strcmp(a, "--data-dir") == 0)
             data_dir = argv[++i];
         else {
-            fprintf(stderr, "omega-monitor serve: unknown or incomplete option '%s'\n%s", a,
-                    usage);
+            fprintf(stderr, "omega-monitor serve: unknown or incomplete option '%s'\n%s", a, usage);
             return 2;
         }
     }
-    omega_config_t *cfg = NULL;
-    if (config_path && *config_path) {
-        if (omega_config_load_file(config_path, print_diag, NULL, &cfg) != 0)
-            return 1;
-    } else {
-        cfg = omega_config_create_default();
-    }
-    if (omega_config_apply_env(cfg, environ, print_diag, NULL) != 0) {
-        omega_config_destroy(cfg);
+    omega_config_t *cfg = load_cli_config(config_path, data_dir);
+    if (!cfg)
         return 1;
-    }
     if (listen)
         replace(&cfg->server.listen, listen);
-    if (data_dir)
-        replace(&cfg->server.data_dir, data_dir);
     omega_log_set_level(omega_config_log_level(cfg));
     if (cfg->server.log_file[0] && omega_log_set_file(cfg->server.log_file) != 0) {
         fprintf(stderr, "omega-monitor: cannot open log file '%s'\n", cfg->server.log_file);
@@ -109,23 +121,38 @@ static int cmd_user(int argc, char **argv)
         else
             rest[n++] = argv[i];
     }
-    omega_config_t *cfg = NULL;
+    omega_config_t *cfg = load_cli_config(config_path, data_dir);
     int rc = 1;
-    if (config_path && *config_path) {
-        if (omega_config_load_file(config_path, print_diag, NULL, &cfg) != 0)
-            goto out;
-    } else {
-        cfg = omega_config_create_default();
+    if (cfg) {
+        omega_log_set_level(OMEGA_LOG_WARN);
+        rc = omega_server_user_command(cfg, n, rest);
     }
-    if (omega_config_apply_env(cfg, environ, print_diag, NULL) != 0)
-        goto out;
-    if (data_dir)
-        replace(&cfg->server.data_dir, data_dir);
-    omega_log_set_level(OMEGA_LOG_WARN);
-    rc = omega_server_user_command(cfg, n, rest);
-out:
     omega_config_destroy(cfg);
     free(rest);
+    return rc;
+}
+
+/* `omega-monitor --data-integrity [--config FILE] [--data-dir DIR]` (server stopped). */
+static int cmd_integrity(int argc, char **argv)
+{
+    const char *config_path = getenv("OMEGA_CONFIG"), *data_dir = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--config") == 0)
+            config_path = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--data-dir") == 0)
+            data_dir = argv[++i];
+        else {
+            fprintf(stderr, "omega-monitor --data-integrity: unknown option '%s'\n%s", argv[i],
+                    usage);
+            return 2;
+        }
+    }
+    omega_config_t *cfg = load_cli_config(config_path, data_dir);
+    if (!cfg)
+        return 2;
+    omega_log_set_level(OMEGA_LOG_WARN);
+    int rc = omega_server_data_integrity(cfg, stdout);
+    omega_config_destroy(cfg);
     return rc;
 }
 
@@ -135,6 +162,8 @@ int main(int argc, char **argv)
         return cmd_user(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return cmd_serve(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "--data-integrity") == 0)
+        return cmd_integrity(argc - 2, argv + 2);
     if (argc == 3 && strcmp(argv[1], "--validate-config") == 0)
         return omega_config_validate_file(argv[2], stderr);
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {

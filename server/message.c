@@ -108,6 +108,6 @@ void encode_labels(omega_buf_t *b, const omega_label_t *labels, size_t n)
 http_response_t *http_response_bad_json(const json_error_t *je)
 {
     return http_response_error(400, "bad_data",
-                               "request body is not valid JSON: %s at line %d, column %d",
-                               je->text, je->line, je->column);
+                               "request body is not valid JSON: %s at line %d, column %d", je->text,
+                               je->line, je->column);
 }

@@ -37,16 +37,9 @@ static const route_table_t api_base_routes = {base_routes,
 
 /* Every route of the server, one table per API area. */
 static const route_table_t *const tables[] = {
-    &api_base_routes,
-    &api_auth_routes,
-    &api_users_routes,
-    &api_keys_routes,
-    &api_audit_routes,
-    &api_query_routes,
-    &api_ingest_routes,
-    &api_dashboards_routes,
-    &api_alerts_routes,
-    &api_system_routes,
+    &api_base_routes,   &api_auth_routes,   &api_users_routes,  &api_keys_routes,
+    &api_audit_routes,  &api_query_routes,  &api_ingest_routes, &api_dashboards_routes,
+    &api_alerts_routes, &api_system_routes,
 };
 
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
@@ -61,15 +54,15 @@ static http_response_t *h_routes(app_t *app, const http_request_t *req,
     for (size_t t = 0; t < N_TABLES; t++)
         for (size_t i = 0; i < tables[t]->n; i++) {
             const route_t *rt = &tables[t]->routes[i];
-            json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "method", rt->method, "path",
-                                                   rt->path, "permission",
-                                                   omega_perm_name(rt->perm)));
+            json_array_append_new(items,
+                                  json_pack("{s:s, s:s, s:s}", "method", rt->method, "path",
+                                            rt->path, "permission", omega_perm_name(rt->perm)));
         }
     for (size_t i = 0; i < live_n_message_perms; i++)
-        json_array_append_new(items, json_pack("{s:s, s:s+, s:s}", "method", "WS", "path",
-                                               "/api/v1/live#", live_message_perms[i].type,
-                                               "permission",
-                                               omega_perm_name(live_message_perms[i].perm)));
+        json_array_append_new(items,
+                              json_pack("{s:s, s:s+, s:s}", "method", "WS", "path", "/api/v1/live#",
+                                        live_message_perms[i].type, "permission",
+                                        omega_perm_name(live_message_perms[i].perm)));
     json_t *root = json_pack("{s:o}", "items", items);
     char *text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
@@ -112,8 +105,7 @@ static http_response_t *unauthorized(const char *why)
 }
 
 /* Session token or API key: "Authorization: Bearer <jwt|key>" or "X-API-Key: <key>". */
-static http_response_t *authenticate(app_t *app, const http_request_t *req,
-                                     omega_principal_t *who)
+static http_response_t *authenticate(app_t *app, const http_request_t *req, omega_principal_t *who)
 {
     const char *h = req->authorization;
     if (!h && !req->api_key)
@@ -161,7 +153,8 @@ http_response_t *router_handle(app_t *app, http_request_t *req)
     for (size_t t = 0; t < N_TABLES && !route; t++) {
         for (size_t i = 0; i < tables[t]->n; i++) {
             const route_t *rt = &tables[t]->routes[i];
-            if (strcmp(rt->method, req->method) == 0 && path_match(rt->path, req->path, pp, pl, &np)) {
+            if (strcmp(rt->method, req->method) == 0 &&
+                path_match(rt->path, req->path, pp, pl, &np)) {
                 route = rt;
                 break;
             }
@@ -171,8 +164,9 @@ http_response_t *router_handle(app_t *app, http_request_t *req)
         req->params[req->n_params++] = omega_strndup(pp[i], pl[i]);
     if (!route) {
         http_response_t *r = method_not_allowed(req->path);
-        return r ? r : http_response_error(404, "not_found", "no such endpoint: %s %s",
-                                           req->method, req->path);
+        return r ? r
+                 : http_response_error(404, "not_found", "no such endpoint: %s %s", req->method,
+                                       req->path);
     }
     /* Encoded (gzip) bodies are binary: their handlers check the decoded text. */
     if (req->body_len && !req->content_encoding && !omega_utf8_valid(req->body, req->body_len))

@@ -23,30 +23,30 @@ struct lws;
 #define HTTP_MAX_PARAMS 4 /* "*" segments a route pattern may capture */
 
 typedef struct http_request {
-    uint64_t id;          /* unique per request; key of the loop's in-flight registry */
-    char method[8];       /* "GET", "POST", ... */
-    char *path;           /* URL path without the query string */
-    char **args;          /* decoded "name=value" query arguments */
-    size_t n_args;        /* entries in args */
-    char *authorization;  /* Authorization header value or NULL */
-    char *api_key;        /* X-API-Key header value or NULL */
-    char *content_type;   /* Content-Type header value or NULL */
-    char *content_encoding; /* Content-Encoding header value or NULL */
-    char *accept;         /* Accept header value or NULL */
-    char *body;           /* request body (NUL-terminated) or NULL */
-    size_t body_len;      /* bytes in body */
-    char peer[64];        /* client address */
+    uint64_t id;                   /* unique per request; key of the loop's in-flight registry */
+    char method[8];                /* "GET", "POST", ... */
+    char *path;                    /* URL path without the query string */
+    char **args;                   /* decoded "name=value" query arguments */
+    size_t n_args;                 /* entries in args */
+    char *authorization;           /* Authorization header value or NULL */
+    char *api_key;                 /* X-API-Key header value or NULL */
+    char *content_type;            /* Content-Type header value or NULL */
+    char *content_encoding;        /* Content-Encoding header value or NULL */
+    char *accept;                  /* Accept header value or NULL */
+    char *body;                    /* request body (NUL-terminated) or NULL */
+    size_t body_len;               /* bytes in body */
+    char peer[64];                 /* client address */
     char *params[HTTP_MAX_PARAMS]; /* path segments captured by the route's "*" (decoded) */
-    size_t n_params;      /* entries in params */
+    size_t n_params;               /* entries in params */
 } http_request_t;
 
 typedef struct http_response {
-    uint64_t id;              /* the request's id */
-    int status;               /* HTTP status code */
-    const char *content_type; /* static string */
-    char *headers;            /* extra "name: value\n" lines (lower-case names) or NULL */
-    char *body;               /* malloc'd body or NULL */
-    size_t body_len;          /* bytes in body */
+    uint64_t id;                /* the request's id */
+    int status;                 /* HTTP status code */
+    const char *content_type;   /* static string */
+    char *headers;              /* extra "name: value\n" lines (lower-case names) or NULL */
+    char *body;                 /* malloc'd body or NULL */
+    size_t body_len;            /* bytes in body */
     struct http_response *next; /* done-queue link (owned by the queue) */
 } http_response_t;
 
@@ -76,19 +76,19 @@ typedef struct workers workers_t;
 typedef struct live_hub live_hub_t;
 
 struct app {
-    omega_config_t *cfg;          /* effective config (owned) */
-    omega_tsdb_t *db;             /* store (owned) */
-    omega_auth_t *auth;           /* users and tokens (owned) */
-    struct omega_alert_engine *alerts; /* alert rules and delivery (owned) */
-    workers_t *workers;           /* HTTP worker pool (owned) */
-    live_hub_t *hub;              /* live subscriptions (owned) */
-    struct lws_context *lws;      /* event loop (owned by http.c) */
-    char web_root[4096];          /* resolved static root */
-    int64_t started_ms;           /* start time, for uptime */
+    omega_config_t *cfg;                    /* effective config (owned) */
+    omega_tsdb_t *db;                       /* store (owned) */
+    omega_auth_t *auth;                     /* users and tokens (owned) */
+    struct omega_alert_engine *alerts;      /* alert rules and delivery (owned) */
+    workers_t *workers;                     /* HTTP worker pool (owned) */
+    live_hub_t *hub;                        /* live subscriptions (owned) */
+    struct lws_context *lws;                /* event loop (owned by http.c) */
+    char web_root[4096];                    /* resolved static root */
+    int64_t started_ms;                     /* start time, for uptime */
     struct omega_collector *_Atomic sysmon; /* the system collector with process monitoring,
                                                NULL when off or not started yet (set by
                                                app.c, read by api_system.c's workers) */
-    atomic_int stopping;          /* set once by the signal thread */
+    atomic_int stopping;                    /* set once by the signal thread */
 };
 
 /* ---- Routes: one table per API area (api_*.c), dispatched by routes.c ---- */
@@ -130,6 +130,8 @@ extern const route_table_t api_audit_routes; /* api_audit.c */
 /* Fill o from cfg's security section (session lifetime, access_control roles, audit
  * settings) over omega_auth_options_init()'s defaults. auth_setup.c. */
 void app_auth_options(const omega_config_t *cfg, omega_auth_options_t *o);
+/* Storage options from the config (app.c): the one mapping every store opener uses. */
+void app_tsdb_options(const omega_config_t *cfg, omega_tsdb_options_t *o);
 
 /* Record an audit event for req (address from req->peer, actor and role from who, which
  * may be NULL for unauthenticated requests); see omega_auth_audit(). api_audit.c. */
@@ -143,11 +145,11 @@ typedef struct live_message_perm {
 } live_message_perm_t;
 extern const live_message_perm_t live_message_perms[];
 extern const size_t live_n_message_perms;
-extern const route_table_t api_query_routes; /* api_query.c */
-extern const route_table_t api_ingest_routes; /* api_ingest.c */
+extern const route_table_t api_query_routes;      /* api_query.c */
+extern const route_table_t api_ingest_routes;     /* api_ingest.c */
 extern const route_table_t api_dashboards_routes; /* api_dashboards.c */
-extern const route_table_t api_alerts_routes; /* api_alerts.c */
-extern const route_table_t api_system_routes; /* api_system.c */
+extern const route_table_t api_alerts_routes;     /* api_alerts.c */
+extern const route_table_t api_system_routes;     /* api_system.c */
 
 /* Find the route, capture its path parameters into req->params, authenticate, authorise,
  * run the handler (worker threads). */

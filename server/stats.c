@@ -4,6 +4,8 @@
  * clients), written out as omega_monitor_* families by the exposition writer. */
 #include "server_int.h"
 
+#include "omega/alert.h"
+
 #include "omega/ingest.h"
 
 #include <stdatomic.h>
@@ -132,6 +134,44 @@ static void write_gauge(omega_expo_t *e, const char *name, const char *help, con
     omega_expo_sample(e, NULL, 0, v);
 }
 
+static void write_counter(omega_expo_t *e, const char *name, const char *help, double v)
+{
+    omega_expo_family(e, name, OMEGA_METRIC_COUNTER, help, NULL);
+    omega_expo_sample(e, NULL, 0, v);
+}
+
+/* The alert engine's own cost and delivery figures. */
+static void write_alert_stats(omega_expo_t *e, struct omega_alert_engine *engine)
+{
+    omega_alert_stats_t a;
+    omega_alert_stats(engine, &a);
+    write_counter(e, "omega_monitor_alert_evaluations_total", "Alert evaluation passes.",
+                  (double)a.evaluations);
+    write_counter(e, "omega_monitor_alert_evaluation_seconds_total",
+                  "Time spent evaluating alert rules.", (double)a.eval_duration_ns_total / 1e9);
+    write_gauge(e, "omega_monitor_alert_last_evaluation_seconds",
+                "Duration of the latest alert evaluation pass.", "seconds",
+                (double)a.last_eval_duration_ns / 1e9);
+    write_counter(e, "omega_monitor_alert_rule_errors_total",
+                  "Rule evaluations that failed (bad data or query errors).",
+                  (double)a.rule_errors);
+    write_gauge(e, "omega_monitor_alert_rules", "Alert rules loaded, built-in included.", NULL,
+                (double)a.rules);
+    write_gauge(e, "omega_monitor_alerts_firing", "Alerts currently firing.", NULL,
+                (double)a.firing);
+    write_gauge(e, "omega_monitor_alerts_active", "Alerts pending or firing.", NULL,
+                (double)a.active);
+    write_counter(e, "omega_monitor_notifications_sent_total", "Notifications delivered.",
+                  (double)a.notifications_sent);
+    write_counter(e, "omega_monitor_notifications_failed_total",
+                  "Notification delivery attempts that failed.", (double)a.notifications_failed);
+    write_counter(e, "omega_monitor_notifications_dropped_total",
+                  "Notifications given up after the retry window.",
+                  (double)a.notifications_dropped);
+    write_gauge(e, "omega_monitor_notification_queue_depth", "Notifications waiting to be sent.",
+                NULL, (double)a.queue_depth);
+}
+
 void stats_write(omega_expo_t *e, app_t *app)
 {
     omega_expo_family(e, "omega_monitor_build_info", OMEGA_METRIC_GAUGE,
@@ -162,4 +202,6 @@ void stats_write(omega_expo_t *e, app_t *app)
     omega_expo_family(e, "omega_monitor_storage_samples_written_total", OMEGA_METRIC_COUNTER,
                       "Samples acknowledged by storage since start (all sources).", NULL);
     omega_expo_sample(e, NULL, 0, (double)st.samples_written);
+    if (app->alerts)
+        write_alert_stats(e, app->alerts);
 }

@@ -15,17 +15,17 @@ typedef struct job {
 } job_t;
 
 struct workers {
-    app_t *app;                  /* for the lws context and the handler */
-    workers_handler_fn fn;       /* request -> response */
-    pthread_mutex_t mu;          /* guards everything below */
-    pthread_cond_t cv;           /* signalled on new jobs and on stop */
-    job_t *head, *tail;          /* pending requests */
-    size_t queued, limit;        /* pending count and its bound */
-    http_response_t *done_head;  /* finished responses, oldest first */
+    app_t *app;                 /* for the lws context and the handler */
+    workers_handler_fn fn;      /* request -> response */
+    pthread_mutex_t mu;         /* guards everything below */
+    pthread_cond_t cv;          /* signalled on new jobs and on stop */
+    job_t *head, *tail;         /* pending requests */
+    size_t queued, limit;       /* pending count and its bound */
+    http_response_t *done_head; /* finished responses, oldest first */
     http_response_t *done_tail;
-    int stop;                    /* set by workers_stop */
-    int n;                       /* threads started */
-    pthread_t *threads;          /* the threads */
+    int stop;           /* set by workers_stop */
+    int n;              /* threads started */
+    pthread_t *threads; /* the threads */
 };
 
 static void *worker_main(void *arg)

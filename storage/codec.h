@@ -10,7 +10,7 @@
 
 #include "omega/metric.h"
 
-#define STORAGE_CHUNK_VERSION 1u
+#define STORAGE_CHUNK_VERSION     1u
 #define STORAGE_CHUNK_MAX_SAMPLES 65535u /* most samples one chunk may hold */
 
 /* Encoder choices (bit flags); 0 = let the encoder pick the smallest encoding. */
@@ -18,12 +18,12 @@
 
 /* What a chunk header says, read without decoding the samples. */
 typedef struct storage_chunk_info {
-    uint32_t n;         /* samples in the chunk, >= 1 */
-    int64_t first_ts;   /* timestamp of the first sample, ms */
-    int64_t last_ts;    /* timestamp of the last sample, ms */
-    unsigned ts_mode;   /* 0 constant interval, 1 delta-of-delta */
-    unsigned val_mode;  /* 0 XOR (Gorilla), 1 scaled decimal integers */
-    unsigned scale;     /* decimal mode: values are integers / 10^scale */
+    uint32_t n;        /* samples in the chunk, >= 1 */
+    int64_t first_ts;  /* timestamp of the first sample, ms */
+    int64_t last_ts;   /* timestamp of the last sample, ms */
+    unsigned ts_mode;  /* 0 constant interval, 1 delta-of-delta */
+    unsigned val_mode; /* 0 XOR (Gorilla), 1 scaled decimal integers */
+    unsigned scale;    /* decimal mode: values are integers / 10^scale */
 } storage_chunk_info_t;
 
 /* CRC32C (Castagnoli, reflected 0x82F63B78) of len bytes, continuing from crc (start
@@ -31,8 +31,8 @@ typedef struct storage_chunk_info {
 uint32_t storage_crc32c(uint32_t crc, const void *data, size_t len);
 
 /* Encode n samples (1 <= n <= STORAGE_CHUNK_MAX_SAMPLES, timestamps strictly increasing)
- * into a chunk stored under base_ts (the time in its key, at or before the first sample:
- * the header stores the first time relative to it and the CRC covers it). On 0, *out is
+ * into a chunk stored under base_ts (the time in its key, at or before the first sample;
+ * the CRC covers it, binding the chunk to its key). On 0, *out is
  * malloc'd (free() it) and *len its size. Returns OMEGA_EINVAL when n is out of range or
  * timestamps are not strictly increasing (the caller sorts and removes duplicates first).
  * Values are stored bit-exactly (NaN payloads, -0.0, infinities, denormals). Thread-safe. */
@@ -42,8 +42,7 @@ int storage_chunk_encode(const omega_sample_t *s, size_t n, unsigned flags, int6
 /* Check the CRC and read the header of a chunk stored under base_ts. Returns 0, or
  * OMEGA_ECORRUPT when the chunk is truncated, has a bad CRC (or another base time), an
  * unknown version or an inconsistent header. */
-int storage_chunk_info(const void *chunk, size_t len, int64_t base_ts,
-                       storage_chunk_info_t *info);
+int storage_chunk_info(const void *chunk, size_t len, int64_t base_ts, storage_chunk_info_t *info);
 
 /* Decode a whole chunk stored under base_ts. On 0, *out is malloc'd with *n samples
  * (free() it), timestamps strictly increasing. Returns OMEGA_ECORRUPT for any damage

@@ -177,8 +177,8 @@ static int head_add(storage_heads_t *h, storage_head_t *e, int64_t ts, double v,
     return 0;
 }
 
-int storage_heads_append(omega_tsdb_t *db, const uint64_t *ids, const omega_point_t *pts,
-                         size_t n, uint64_t seq)
+int storage_heads_append(omega_tsdb_t *db, const uint64_t *ids, const omega_point_t *pts, size_t n,
+                         uint64_t seq)
 {
     storage_heads_t *h = &db->heads;
     int due = 0;
@@ -213,8 +213,7 @@ static int cmp_seqsample(const void *a, const void *b)
     return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-void storage_head_sorted(const storage_head_t *e, int64_t start, int64_t end,
-                         storage_sbuf_t *out)
+void storage_head_sorted(const storage_head_t *e, int64_t start, int64_t end, storage_sbuf_t *out)
 {
     if (e->sorted) {
         for (uint32_t i = 0; i < e->n; i++)
@@ -321,18 +320,20 @@ static int replay_record(omega_tsdb_t *db, uint64_t seq, const char *p, size_t l
 
 static int replay_log(omega_tsdb_t *db, omega_error_t *err)
 {
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(db->rdb, db->ropts, db->cf[STORAGE_CF_HEAD]);
+    rocksdb_iterator_t *it =
+        rocksdb_create_iterator_cf(db->rdb, db->ropts, db->cf[STORAGE_CF_HEAD]);
     uint64_t records = 0, next = 0;
     int rc = 0;
-    for (rocksdb_iter_seek_to_first(it); rc == 0 && rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
+    for (rocksdb_iter_seek_to_first(it); rc == 0 && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen);
         const char *v = rocksdb_iter_value(it, &vlen);
         uint64_t seq = klen == 8 ? storage_get_u64be(k) : 0;
         if (klen != 8 || replay_record(db, seq, v, vlen) != 0)
-            rc = omega_error_set(err, OMEGA_ECORRUPT, "storage: head log record %llu in %s is "
-                                 "corrupt", (unsigned long long)seq, db->data_dir);
+            rc = omega_error_set(err, OMEGA_ECORRUPT,
+                                 "storage: head log record %llu in %s is "
+                                 "corrupt",
+                                 (unsigned long long)seq, db->data_dir);
         next = seq + 1;
         records++;
     }
@@ -382,8 +383,8 @@ static int migrate_v1(omega_tsdb_t *db, omega_error_t *err)
         return rc;
     char lo[1] = {0}, hi[9];
     memset(hi, 0xff, sizeof(hi));
-    rocksdb_delete_range_cf(db->rdb, db->wopts, db->cf[STORAGE_CF_SAMPLES], lo, 0, hi,
-                            sizeof(hi), &errptr);
+    rocksdb_delete_range_cf(db->rdb, db->wopts, db->cf[STORAGE_CF_SAMPLES], lo, 0, hi, sizeof(hi),
+                            &errptr);
     if (errptr)
         return storage_rocks_error(errptr, err, "format 1 cleanup");
     omega_log_info("storage: migrated %llu format-1 samples of %s into chunks",

@@ -125,8 +125,8 @@ static uint64_t hash_bytes(const char *s, size_t n)
     return h;
 }
 
-static storage_idmap_entry_t *idmap_find(const storage_idmap_t *m, uint64_t h,
-                                         const char *key, size_t klen)
+static storage_idmap_entry_t *idmap_find(const storage_idmap_t *m, uint64_t h, const char *key,
+                                         size_t klen)
 {
     storage_idmap_entry_t *e = m->buckets[h & (m->n_buckets - 1)];
     for (; e; e = e->next)
@@ -241,8 +241,8 @@ static int read_counter(omega_tsdb_t *db, char tag, uint64_t dflt, uint64_t *out
 {
     char *errptr = NULL;
     size_t vlen = 0;
-    char *v = rocksdb_get_cf(db->rdb, db->ropts, db->cf[STORAGE_CF_SERIES], &tag, 1, &vlen,
-                             &errptr);
+    char *v =
+        rocksdb_get_cf(db->rdb, db->ropts, db->cf[STORAGE_CF_SERIES], &tag, 1, &vlen, &errptr);
     if (errptr)
         return storage_rocks_error(errptr, err, "series counter read");
     *out = dflt;
@@ -250,8 +250,7 @@ static int read_counter(omega_tsdb_t *db, char tag, uint64_t dflt, uint64_t *out
         *out = storage_get_u64be(v);
     rocksdb_free(v);
     if (v && vlen != 8)
-        return omega_error_set(err, OMEGA_ECORRUPT, "storage: series counter '%c' is corrupt",
-                               tag);
+        return omega_error_set(err, OMEGA_ECORRUPT, "storage: series counter '%c' is corrupt", tag);
     return 0;
 }
 
@@ -287,8 +286,8 @@ int storage_index_lookup_disk(omega_tsdb_t *db, const char *key, size_t klen, ui
     memcpy(fk + 1, key, klen);
     char *errptr = NULL;
     size_t vlen = 0;
-    char *v = rocksdb_get_cf(db->rdb, db->ropts, db->cf[STORAGE_CF_SERIES], fk, klen + 1,
-                             &vlen, &errptr);
+    char *v =
+        rocksdb_get_cf(db->rdb, db->ropts, db->cf[STORAGE_CF_SERIES], fk, klen + 1, &vlen, &errptr);
     free(fk);
     if (errptr)
         return storage_rocks_error(errptr, err, "series lookup");
@@ -370,8 +369,8 @@ int storage_index_reverse(omega_tsdb_t *db, uint64_t id, char **key, size_t *kle
     storage_put_u64be(rk + 1, id);
     char *errptr = NULL;
     size_t vlen = 0;
-    char *v = rocksdb_get_cf(db->rdb, db->ropts, db->cf[STORAGE_CF_SERIES], rk, sizeof(rk),
-                             &vlen, &errptr);
+    char *v = rocksdb_get_cf(db->rdb, db->ropts, db->cf[STORAGE_CF_SERIES], rk, sizeof(rk), &vlen,
+                             &errptr);
     if (errptr)
         return storage_rocks_error(errptr, err, "series reverse lookup");
     if (!v)

@@ -10,18 +10,21 @@
 static rocksdb_column_family_handle_t *space_cf(omega_tsdb_t *db, omega_kv_space_t space)
 {
     switch (space) {
-    case OMEGA_KV_META: return db->cf[STORAGE_CF_META];
-    case OMEGA_KV_ALERTS: return db->cf[STORAGE_CF_ALERTS];
-    case OMEGA_KV_AUDIT: return db->cf[STORAGE_CF_AUDIT];
-    case OMEGA_KV_EVENTS: return db->cf[STORAGE_CF_EVENTS];
+    case OMEGA_KV_META:
+        return db->cf[STORAGE_CF_META];
+    case OMEGA_KV_ALERTS:
+        return db->cf[STORAGE_CF_ALERTS];
+    case OMEGA_KV_AUDIT:
+        return db->cf[STORAGE_CF_AUDIT];
+    case OMEGA_KV_EVENTS:
+        return db->cf[STORAGE_CF_EVENTS];
     }
     return NULL;
 }
 
 /* Common argument checks; returns the CF or NULL with err filled. */
 static rocksdb_column_family_handle_t *check_args(omega_tsdb_t *db, omega_kv_space_t space,
-                                                  const void *key, size_t klen,
-                                                  omega_error_t *err)
+                                                  const void *key, size_t klen, omega_error_t *err)
 {
     rocksdb_column_family_handle_t *cf = db ? space_cf(db, space) : NULL;
     if (!cf) {
@@ -45,15 +48,14 @@ int omega_kv_put(omega_tsdb_t *db, omega_kv_space_t space, const void *key, size
     if (!val && vlen)
         return omega_error_set(err, OMEGA_EINVAL, "storage: NULL value with length %zu", vlen);
     char *errptr = NULL;
-    rocksdb_put_cf(db->rdb, db->wopts, cf, key ? key : "", klen, val ? val : "", vlen,
-                   &errptr);
+    rocksdb_put_cf(db->rdb, db->wopts, cf, key ? key : "", klen, val ? val : "", vlen, &errptr);
     if (errptr)
         return storage_rocks_error(errptr, err, "kv put");
     return 0;
 }
 
-int omega_kv_get(omega_tsdb_t *db, omega_kv_space_t space, const void *key, size_t klen,
-                 char **val, size_t *vlen, omega_error_t *err)
+int omega_kv_get(omega_tsdb_t *db, omega_kv_space_t space, const void *key, size_t klen, char **val,
+                 size_t *vlen, omega_error_t *err)
 {
     *val = NULL;
     *vlen = 0;

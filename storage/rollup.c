@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HOUR_MS 3600000LL
-#define DAY_MS 86400000LL
-#define WEEK_MS (7 * DAY_MS)
-#define MARK_KEY_LEN 17 /* 'D' + id + hour */
-#define PASS_MAX 4096   /* marks per pass */
+#define HOUR_MS        3600000LL
+#define DAY_MS         86400000LL
+#define WEEK_MS        (7 * DAY_MS)
+#define MARK_KEY_LEN   17   /* 'D' + id + hour */
+#define PASS_MAX       4096 /* marks per pass */
 #define BUCKET_VAL_LEN 48
 
 /* ---- calendar ---- */
@@ -63,8 +63,10 @@ int64_t omega_tsdb_bucket_start(omega_tsdb_tier_t tier, int64_t ts)
 {
     ts = clamp_ts(ts);
     switch (tier) {
-    case OMEGA_TSDB_TIER_H1: return floor_div(ts, HOUR_MS) * HOUR_MS;
-    case OMEGA_TSDB_TIER_D1: return floor_div(ts, DAY_MS) * DAY_MS;
+    case OMEGA_TSDB_TIER_H1:
+        return floor_div(ts, HOUR_MS) * HOUR_MS;
+    case OMEGA_TSDB_TIER_D1:
+        return floor_div(ts, DAY_MS) * DAY_MS;
     case OMEGA_TSDB_TIER_W1: /* 1970-01-05 was a Monday */
         return floor_div(ts - 4 * DAY_MS, WEEK_MS) * WEEK_MS + 4 * DAY_MS;
     case OMEGA_TSDB_TIER_MO1: {
@@ -73,7 +75,8 @@ int64_t omega_tsdb_bucket_start(omega_tsdb_tier_t tier, int64_t ts)
         civil_from_days(floor_div(ts, DAY_MS), &y, &m);
         return days_from_civil(y, m, 1) * DAY_MS;
     }
-    default: return ts;
+    default:
+        return ts;
     }
 }
 
@@ -81,10 +84,14 @@ int64_t omega_tsdb_bucket_start(omega_tsdb_tier_t tier, int64_t ts)
 static int64_t bucket_end(omega_tsdb_tier_t tier, int64_t start)
 {
     switch (tier) {
-    case OMEGA_TSDB_TIER_H1: return start + HOUR_MS;
-    case OMEGA_TSDB_TIER_D1: return start + DAY_MS;
-    case OMEGA_TSDB_TIER_W1: return start + WEEK_MS;
-    default: return omega_tsdb_bucket_start(tier, start + 32 * DAY_MS);
+    case OMEGA_TSDB_TIER_H1:
+        return start + HOUR_MS;
+    case OMEGA_TSDB_TIER_D1:
+        return start + DAY_MS;
+    case OMEGA_TSDB_TIER_W1:
+        return start + WEEK_MS;
+    default:
+        return omega_tsdb_bucket_start(tier, start + 32 * DAY_MS);
     }
 }
 
@@ -96,11 +103,16 @@ static int tier_cf(omega_tsdb_tier_t tier)
 int64_t storage_tier_retention(const omega_tsdb_t *db, omega_tsdb_tier_t tier)
 {
     switch (tier) {
-    case OMEGA_TSDB_TIER_H1: return db->opts.hourly_retention_ms;
-    case OMEGA_TSDB_TIER_D1: return db->opts.daily_retention_ms;
-    case OMEGA_TSDB_TIER_W1: return db->opts.weekly_retention_ms;
-    case OMEGA_TSDB_TIER_MO1: return db->opts.monthly_retention_ms;
-    default: return db->opts.raw_retention_ms;
+    case OMEGA_TSDB_TIER_H1:
+        return db->opts.hourly_retention_ms;
+    case OMEGA_TSDB_TIER_D1:
+        return db->opts.daily_retention_ms;
+    case OMEGA_TSDB_TIER_W1:
+        return db->opts.weekly_retention_ms;
+    case OMEGA_TSDB_TIER_MO1:
+        return db->opts.monthly_retention_ms;
+    default:
+        return db->opts.raw_retention_ms;
     }
 }
 
@@ -303,8 +315,8 @@ static int get_bucket(omega_tsdb_t *db, omega_tsdb_tier_t tier, uint64_t id, int
     char key[STORAGE_SAMPLE_KEY_LEN], *errptr = NULL;
     size_t vlen = 0;
     storage_sample_key(key, id, start);
-    char *v = rocksdb_get_cf(db->rdb, db->ropts, db->cf[tier_cf(tier)], key, sizeof(key), &vlen,
-                             &errptr);
+    char *v =
+        rocksdb_get_cf(db->rdb, db->ropts, db->cf[tier_cf(tier)], key, sizeof(key), &vlen, &errptr);
     if (errptr)
         return storage_rocks_error(errptr, err, "rollup read");
     int found = v && bucket_decode(key, v, vlen, b) == 0;
@@ -336,8 +348,7 @@ static int recompute_hours(omega_tsdb_t *db, mark_t *m, size_t n, rocksdb_writeb
             }
         }
         s.n = 0;
-        rc = storage_chunks_read(db, db->ropts, m[i].id, from, m[i].start + HOUR_MS - 1, &s,
-                                 err);
+        rc = storage_chunks_read(db, db->ropts, m[i].id, from, m[i].start + HOUR_MS - 1, &s, err);
         if (rc == OMEGA_ECORRUPT) { /* logged; the integrity check reports it */
             rc = 0;
             m[i].inc = 0;
@@ -357,8 +368,7 @@ static int recompute_hours(omega_tsdb_t *db, mark_t *m, size_t n, rocksdb_writeb
 
 /* Recompute the buckets of tier that contain the marks' times, folding tier `from`. */
 static int recompute_tier(omega_tsdb_t *db, omega_tsdb_tier_t tier, omega_tsdb_tier_t from,
-                          const mark_t *m, size_t n, rocksdb_writebatch_t *wb,
-                          omega_error_t *err)
+                          const mark_t *m, size_t n, rocksdb_writebatch_t *wb, omega_error_t *err)
 {
     uint64_t last_id = 0;
     int64_t last_start = 0;
@@ -438,8 +448,8 @@ static int clear_marks(omega_tsdb_t *db, const mark_t *m, size_t n, rocksdb_writ
         size_t vlen = 0;
         key[0] = STORAGE_ROLLUP_MARK;
         storage_sample_key(key + 1, m[i].id, m[i].start);
-        char *v = rocksdb_get_cf(db->rdb, db->ropts, db->cf[STORAGE_CF_DEFAULT], key,
-                                 sizeof(key), &vlen, &errptr);
+        char *v = rocksdb_get_cf(db->rdb, db->ropts, db->cf[STORAGE_CF_DEFAULT], key, sizeof(key),
+                                 &vlen, &errptr);
         rocksdb_free(errptr);
         if (v && vlen == 16 && storage_get_u64be(v) == m[i].gen)
             rocksdb_writebatch_delete_cf(wb, db->cf[STORAGE_CF_DEFAULT], key, sizeof(key));
@@ -588,8 +598,10 @@ int storage_tier_read(omega_tsdb_t *db, omega_tsdb_tier_t tier, uint64_t id, int
         const char *v = rocksdb_iter_value(it, &vlen);
         omega_tsdb_bucket_t b;
         if (klen != STORAGE_SAMPLE_KEY_LEN || bucket_decode(k, v, vlen, &b) != 0) {
-            rc = omega_error_set(err, OMEGA_ECORRUPT, "storage: malformed rollup bucket of "
-                                 "series %llu", (unsigned long long)id);
+            rc = omega_error_set(err, OMEGA_ECORRUPT,
+                                 "storage: malformed rollup bucket of "
+                                 "series %llu",
+                                 (unsigned long long)id);
             break;
         }
         if (bucket_expired(db, tier, b.start_ms))
@@ -611,8 +623,8 @@ int storage_tier_read(omega_tsdb_t *db, omega_tsdb_tier_t tier, uint64_t id, int
 }
 
 static unsigned char tier_filter(void *state, int level, const char *key, size_t klen,
-                                 const char *val, size_t vlen, char **new_val,
-                                 size_t *new_vlen, unsigned char *changed)
+                                 const char *val, size_t vlen, char **new_val, size_t *new_vlen,
+                                 unsigned char *changed)
 {
     const storage_tier_filter_t *tf = state;
     (void)level, (void)val, (void)vlen, (void)new_val, (void)new_vlen;
@@ -635,6 +647,5 @@ static void tier_filter_destroy(void *state)
 
 rocksdb_compactionfilter_t *storage_tier_filter_create(storage_tier_filter_t *tf)
 {
-    return rocksdb_compactionfilter_create(tf, tier_filter_destroy, tier_filter,
-                                           tier_filter_name);
+    return rocksdb_compactionfilter_create(tf, tier_filter_destroy, tier_filter, tier_filter_name);
 }

@@ -24,8 +24,7 @@ static void seek_chunks(rocksdb_iterator_t *it, uint64_t id, int64_t start)
     storage_sample_key(key, id, start);
     rocksdb_iter_seek_for_prev(it, key, sizeof(key));
     size_t klen;
-    if (!rocksdb_iter_valid(it) ||
-        (rocksdb_iter_key(it, &klen), klen != STORAGE_SAMPLE_KEY_LEN) ||
+    if (!rocksdb_iter_valid(it) || (rocksdb_iter_key(it, &klen), klen != STORAGE_SAMPLE_KEY_LEN) ||
         storage_get_u64be(rocksdb_iter_key(it, &klen)) != id)
         rocksdb_iter_seek(it, key, sizeof(key));
 }
@@ -56,11 +55,12 @@ static int scan_chunks(omega_tsdb_t *db, const rocksdb_readoptions_t *ro, uint64
             continue;
         if (storage_chunk_decode(v, vlen, key_ts, &s, &n) != 0) {
             omega_log_error("storage: chunk of series %llu at %lld in %s is corrupt (CRC or "
-                            "format check failed)", (unsigned long long)id, (long long)key_ts,
-                            db->data_dir);
-            rc = omega_error_set(err, OMEGA_ECORRUPT, "storage: chunk of series %llu "
-                                 "starting at %lld ms is corrupt", (unsigned long long)id,
-                                 (long long)key_ts);
+                            "format check failed)",
+                            (unsigned long long)id, (long long)key_ts, db->data_dir);
+            rc = omega_error_set(err, OMEGA_ECORRUPT,
+                                 "storage: chunk of series %llu "
+                                 "starting at %lld ms is corrupt",
+                                 (unsigned long long)id, (long long)key_ts);
             break;
         }
         rc = cb(ctx, k, s, n);
@@ -178,7 +178,8 @@ static int collect_overlaps(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint64_t
         }
         if (storage_chunk_decode(v, vlen, key_ts, &s, &n) != 0)
             omega_log_error("storage: series %llu: corrupt chunk at %lld replaced by newly "
-                            "written samples", (unsigned long long)id, (long long)key_ts);
+                            "written samples",
+                            (unsigned long long)id, (long long)key_ts);
         rocksdb_writebatch_delete_cf(wb, db->cf[STORAGE_CF_RAW], k, klen);
         for (size_t i = 0; i < n; i++)
             storage_sbuf_push(&m->old, s[i].ts_ms, s[i].value);
@@ -206,9 +207,8 @@ static int last_sealed(omega_tsdb_t *db, uint64_t id, int64_t *last, omega_error
         storage_chunk_info_t info;
         if (klen == STORAGE_SAMPLE_KEY_LEN && storage_get_u64be(k) == id)
             /* a corrupt last chunk: assume it may overlap anything */
-            *last = storage_chunk_info(v, vlen, storage_sample_key_ts(k), &info) == 0
-                        ? info.last_ts
-                        : INT64_MAX;
+            *last = storage_chunk_info(v, vlen, storage_sample_key_ts(k), &info) == 0 ? info.last_ts
+                                                                                      : INT64_MAX;
     }
     char *errptr = NULL;
     rocksdb_iter_get_error(it, &errptr);
@@ -248,7 +248,7 @@ static void put_chunks(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint64_t id,
             take = (n - off + 1) / 2;
         uint8_t *chunk;
         size_t len;
-        if (storage_chunk_encode(s + off, take, 0, 0 * s[off].ts_ms, &chunk, &len) == 0) {
+        if (storage_chunk_encode(s + off, take, 0, s[off].ts_ms, &chunk, &len) == 0) {
             char key[STORAGE_SAMPLE_KEY_LEN];
             storage_sample_key(key, id, s[off].ts_ms);
             rocksdb_writebatch_put_cf(wb, db->cf[STORAGE_CF_RAW], key, sizeof(key),
@@ -279,8 +279,8 @@ static void put_fenced(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint64_t id,
 }
 
 /* Add the chunks of e (locked) to wb; *hi gets its last timestamp. */
-static int seal_head(omega_tsdb_t *db, rocksdb_writebatch_t *wb, storage_head_t *e,
-                     int64_t *hi, omega_error_t *err)
+static int seal_head(omega_tsdb_t *db, rocksdb_writebatch_t *wb, storage_head_t *e, int64_t *hi,
+                     omega_error_t *err)
 {
     storage_sbuf_t mine = {0}, merged = {0};
     merge_in_t m = {0};
@@ -293,8 +293,7 @@ static int seal_head(omega_tsdb_t *db, rocksdb_writebatch_t *wb, storage_head_t 
         e->sealed_known = rc == 0;
     }
     if (rc == 0)
-        storage_rollup_mark(db, wb, e->id, mine.v, mine.n, db->heads.seal_gen,
-                            lo > e->sealed_max);
+        storage_rollup_mark(db, wb, e->id, mine.v, mine.n, db->heads.seal_gen, lo > e->sealed_max);
     if (rc == 0 && lo <= e->sealed_max) {
         /* reaching back into sealed time: rewrite only the chunks it lands in */
         rc = collect_overlaps(db, wb, e->id, &mine, &m, err);
@@ -327,14 +326,14 @@ int storage_heads_seal_wanted(omega_tsdb_t *db)
     int want = h->n_due > 0;
     pthread_mutex_unlock(&h->due_lock);
     if (!want && h->max_age_ms > 0 && atomic_load(&h->head_samples) > 0)
-        want = omega_mono_ns() / 1000000 - atomic_load(&h->last_age_scan_ms) >=
-               age_scan_interval(h);
+        want =
+            omega_mono_ns() / 1000000 - atomic_load(&h->last_age_scan_ms) >= age_scan_interval(h);
     return want;
 }
 
 typedef struct idlist {
-    uint64_t *v;     /* ids, owned */
-    size_t n, cap;   /* used / allocated */
+    uint64_t *v;   /* ids, owned */
+    size_t n, cap; /* used / allocated */
 } idlist_t;
 
 /* Add every non-empty head that is old (or any, with all) to list, marking it queued;
@@ -432,8 +431,7 @@ int storage_heads_seal(omega_tsdb_t *db, int all, omega_error_t *err)
     idlist_t list = {0};
     pthread_rwlock_wrlock(&h->seal_lock);
     int64_t now = omega_mono_ns() / 1000000;
-    int aged = h->max_age_ms > 0 &&
-               now - atomic_load(&h->last_age_scan_ms) >= age_scan_interval(h);
+    int aged = h->max_age_ms > 0 && now - atomic_load(&h->last_age_scan_ms) >= age_scan_interval(h);
     pthread_mutex_lock(&h->due_lock);
     list.v = h->due;
     list.n = h->n_due;

@@ -73,10 +73,14 @@ static void idvec_intersect(idvec_t *a, const idvec_t *b)
 static int match_value(const cmatcher_t *c, const char *v)
 {
     switch (c->m->op) {
-    case OMEGA_MATCH_EQ: return strcmp(v, c->m->value) == 0;
-    case OMEGA_MATCH_NE: return strcmp(v, c->m->value) != 0;
-    case OMEGA_MATCH_RE: return regexec(&c->re, v, 0, NULL, 0) == 0;
-    case OMEGA_MATCH_NRE: return regexec(&c->re, v, 0, NULL, 0) != 0;
+    case OMEGA_MATCH_EQ:
+        return strcmp(v, c->m->value) == 0;
+    case OMEGA_MATCH_NE:
+        return strcmp(v, c->m->value) != 0;
+    case OMEGA_MATCH_RE:
+        return regexec(&c->re, v, 0, NULL, 0) == 0;
+    case OMEGA_MATCH_NRE:
+        return regexec(&c->re, v, 0, NULL, 0) != 0;
     }
     return 0;
 }
@@ -93,8 +97,10 @@ static int compile_one(cmatcher_t *c, size_t i, omega_error_t *err)
 {
     const omega_matcher_t *m = c->m;
     if (!m->name || !m->value || (unsigned)m->op > OMEGA_MATCH_NRE)
-        return omega_error_set(err, OMEGA_EINVAL, "matcher %zu: missing name, value or "
-                               "operator", i);
+        return omega_error_set(err, OMEGA_EINVAL,
+                               "matcher %zu: missing name, value or "
+                               "operator",
+                               i);
     if (m->op == OMEGA_MATCH_RE || m->op == OMEGA_MATCH_NRE) {
         size_t len = strlen(m->value);
         char *anchored = omega_malloc(len + 5);
@@ -106,8 +112,10 @@ static int compile_one(cmatcher_t *c, size_t i, omega_error_t *err)
         if (rc != 0) {
             char why[128];
             regerror(rc, &c->re, why, sizeof(why));
-            return omega_error_set(err, OMEGA_EINVAL, "invalid regular expression \"%.64s\" "
-                                   "for label %.64s: %s", m->value, m->name, why);
+            return omega_error_set(err, OMEGA_EINVAL,
+                                   "invalid regular expression \"%.64s\" "
+                                   "for label %.64s: %s",
+                                   m->value, m->name, why);
         }
         c->has_re = 1;
     }
@@ -138,8 +146,7 @@ static int compile_matchers(const omega_matcher_t *ms, size_t n, cmatcher_t **ou
 
 /* Ids posted under the matcher's label whose value the matcher accepts. An EQ matcher
  * reads exactly its (name, value) postings; others scan every value of the label. */
-static int postings_collect(omega_tsdb_t *db, const cmatcher_t *c, idvec_t *out,
-                            omega_error_t *err)
+static int postings_collect(omega_tsdb_t *db, const cmatcher_t *c, idvec_t *out, omega_error_t *err)
 {
     int exact = c->m->op == OMEGA_MATCH_EQ;
     size_t nlen = strlen(c->m->name), vlen = exact ? strlen(c->m->value) : 0;
@@ -334,8 +341,8 @@ int omega_tsdb_select(omega_tsdb_t *db, const omega_matcher_t *matchers, size_t 
                       int64_t start_ms, int64_t end_ms, omega_tsdb_series_cb cb, void *ctx,
                       omega_error_t *err)
 {
-    query_t q = {.db = db, .with_samples = 1, .start = start_ms, .end = end_ms, .cb = cb,
-                 .ctx = ctx};
+    query_t q = {
+        .db = db, .with_samples = 1, .start = start_ms, .end = end_ms, .cb = cb, .ctx = ctx};
     if (db && db->opts.raw_retention_ms > 0) {
         int64_t oldest = storage_time_sub(omega_now_ms(), db->opts.raw_retention_ms);
         if (q.start < oldest)
@@ -352,13 +359,17 @@ int omega_tsdb_series_match(omega_tsdb_t *db, const omega_matcher_t *matchers, s
 }
 
 int omega_tsdb_select_tier(omega_tsdb_t *db, omega_tsdb_tier_t tier,
-                           const omega_matcher_t *matchers, size_t n_matchers,
-                           int64_t start_ms, int64_t end_ms, omega_tsdb_bucket_cb cb, void *ctx,
-                           omega_error_t *err)
+                           const omega_matcher_t *matchers, size_t n_matchers, int64_t start_ms,
+                           int64_t end_ms, omega_tsdb_bucket_cb cb, void *ctx, omega_error_t *err)
 {
     if (tier < OMEGA_TSDB_TIER_H1 || tier > OMEGA_TSDB_TIER_MO1)
         return omega_error_set(err, OMEGA_EINVAL, "storage: unknown rollup tier %d", (int)tier);
-    query_t q = {.db = db, .with_samples = 1, .start = start_ms, .end = end_ms, .tier = tier,
-                 .bcb = cb, .ctx = ctx};
+    query_t q = {.db = db,
+                 .with_samples = 1,
+                 .start = start_ms,
+                 .end = end_ms,
+                 .tier = tier,
+                 .bcb = cb,
+                 .ctx = ctx};
     return run_query(&q, matchers, n_matchers, err);
 }

@@ -26,7 +26,8 @@
  * head     seq (u64 BE)                 -> one acknowledged write call: the head log
  *                                          record (see head.c); deleted by range once
  *                                          every sample in it is sealed in `raw`
- * raw      id (u64 BE) + ts (u64 BE, sign bit flipped) -> chunk (codec.h); ts is at or
+ * raw      id (u64 BE) + ts (u64 BE, sign bit flipped) -> chunk (codec.h; its CRC covers
+ *                                          this ts); ts is at or
  *                                          before the chunk's first sample; the chunks of
  *                                          one series never overlap in time
  * h1, d1, w1, mo1  id + bucket start (as raw) -> min, max, sum, last (f64 LE), count,
@@ -40,21 +41,21 @@
  * Canonical series key: varint(len) name, then per label (sorted by name, empty values
  * dropped) varint(len) lname varint(len) lvalue. Lengths are LEB128. */
 #define STORAGE_FORMAT_VERSION 2u
-#define STORAGE_FORMAT_KEY "format_version"
+#define STORAGE_FORMAT_KEY     "format_version"
 
-#define STORAGE_ROLLUP_MARK 'D'
-#define STORAGE_SERIES_FWD 'F'
-#define STORAGE_SERIES_REV 'R'
-#define STORAGE_SERIES_POST 'P'
-#define STORAGE_SERIES_NEXT 'N'
+#define STORAGE_ROLLUP_MARK  'D'
+#define STORAGE_SERIES_FWD   'F'
+#define STORAGE_SERIES_REV   'R'
+#define STORAGE_SERIES_POST  'P'
+#define STORAGE_SERIES_NEXT  'N'
 #define STORAGE_SERIES_COUNT 'C'
 
 #define STORAGE_SAMPLE_KEY_LEN 16
 
 /* Input limits enforced by omega_tsdb_write. */
-#define STORAGE_MAX_NAME_LEN 1024          /* metric and label name bytes */
+#define STORAGE_MAX_NAME_LEN  1024         /* metric and label name bytes */
 #define STORAGE_MAX_VALUE_LEN (16 * 1024)  /* label value bytes */
-#define STORAGE_MAX_LABELS 64              /* labels per point */
+#define STORAGE_MAX_LABELS    64           /* labels per point */
 #define STORAGE_MAX_FUTURE_MS (10 * 60000) /* how far ahead of now a sample may be */
 
 /* Column families in the order they are opened. */
@@ -120,29 +121,29 @@ typedef struct storage_head {
 
 /* One lock stripe of the head table: heads whose id % STRIPES is this stripe's index. */
 typedef struct storage_head_stripe {
-    pthread_mutex_t lock;      /* guards everything below and the heads in it */
-    storage_head_t **buckets;  /* chains by id, owned */
-    size_t n_buckets;          /* power of two */
-    size_t n;                  /* heads in the table */
+    pthread_mutex_t lock;     /* guards everything below and the heads in it */
+    storage_head_t **buckets; /* chains by id, owned */
+    size_t n_buckets;         /* power of two */
+    size_t n;                 /* heads in the table */
 } storage_head_stripe_t;
 
 /* Every series' head, the head log sequence and the sealing machinery. */
 typedef struct storage_heads {
     storage_head_stripe_t stripe[STORAGE_HEAD_STRIPES]; /* the table */
-    pthread_rwlock_t seal_lock;  /* writers shared (log commit + append), sealing exclusive */
-    pthread_mutex_t due_lock;    /* guards due, n_due, cap_due */
-    uint64_t *due;               /* ids of heads to seal, owned */
-    size_t n_due, cap_due;       /* entries used / allocated */
-    _Atomic uint64_t next_seq;   /* next head-log record number */
+    pthread_rwlock_t seal_lock;       /* writers shared (log commit + append), sealing exclusive */
+    pthread_mutex_t due_lock;         /* guards due, n_due, cap_due */
+    uint64_t *due;                    /* ids of heads to seal, owned */
+    size_t n_due, cap_due;            /* entries used / allocated */
+    _Atomic uint64_t next_seq;        /* next head-log record number */
     _Atomic int64_t last_age_scan_ms; /* monotonic ms of the last scan for old heads */
     _Atomic uint64_t head_samples;    /* samples in memory heads */
     _Atomic uint64_t chunks_written;  /* chunks put by seal rounds since open */
-    uint64_t seal_gen;           /* seal rounds since open (rollup mark values) */
-    uint64_t log_floor;          /* head-log records below this are deleted */
-    uint64_t sealed_since_floor; /* heads sealed since log_floor was last recomputed */
-    uint32_t max_samples;        /* seal at this many samples */
-    int64_t max_age_ms;          /* seal at this span or wall-clock age */
-    int ready;                   /* locks initialised */
+    uint64_t seal_gen;                /* seal rounds since open (rollup mark values) */
+    uint64_t log_floor;               /* head-log records below this are deleted */
+    uint64_t sealed_since_floor;      /* heads sealed since log_floor was last recomputed */
+    uint32_t max_samples;             /* seal at this many samples */
+    int64_t max_age_ms;               /* seal at this span or wall-clock age */
+    int ready;                        /* locks initialised */
 } storage_heads_t;
 
 /* The rollup worker. */
@@ -159,8 +160,8 @@ typedef struct storage_rollup {
 
 /* State of one tier's retention compaction filter. */
 typedef struct storage_tier_filter {
-    omega_tsdb_t *db;         /* the store */
-    omega_tsdb_tier_t tier;   /* the tier filtered */
+    omega_tsdb_t *db;       /* the store */
+    omega_tsdb_tier_t tier; /* the tier filtered */
 } storage_tier_filter_t;
 
 /* A growable vector of buckets. */
@@ -170,28 +171,28 @@ typedef struct storage_bbuf {
 } storage_bbuf_t;
 
 struct omega_tsdb {
-    rocksdb_t *rdb;                                  /* the engine */
-    rocksdb_options_t *db_opts;                      /* DB-wide options */
-    rocksdb_options_t *cf_opts[STORAGE_CF_COUNT];    /* per-CF options */
+    rocksdb_t *rdb;                                       /* the engine */
+    rocksdb_options_t *db_opts;                           /* DB-wide options */
+    rocksdb_options_t *cf_opts[STORAGE_CF_COUNT];         /* per-CF options */
     rocksdb_column_family_handle_t *cf[STORAGE_CF_COUNT]; /* our CF handles */
-    rocksdb_column_family_handle_t **extra_cf;       /* CFs on disk we do not know */
-    size_t n_extra_cf;                               /* entries in extra_cf */
-    rocksdb_options_t *extra_opts;                   /* options for the unknown CFs */
-    rocksdb_compactionfilter_t *retention_filter;    /* samples CF retention, or NULL */
-    rocksdb_writeoptions_t *wopts;                   /* sync per options.sync_writes */
-    rocksdb_readoptions_t *ropts;                    /* plain point reads */
-    omega_tsdb_options_t opts;                       /* copy; opts.data_dir == data_dir */
-    char *data_dir;                                  /* owned copy of the directory */
-    storage_index_t index;                           /* series index cache and counters */
-    storage_heads_t heads;                           /* unsealed samples, sealing */
-    rocksdb_compactionfilter_t *raw_filter;          /* raw CF retention, or NULL */
-    rocksdb_block_based_table_options_t *raw_table;  /* raw CF table options */
-    rocksdb_cache_t *block_cache;                    /* shared block cache, or NULL */
-    rocksdb_writeoptions_t *seal_wopts;              /* seal batches: never fsync'd */
-    storage_rollup_t rollup;                         /* rollup worker */
-    storage_tier_filter_t tier_state[4];             /* h1..mo1 filter states */
-    rocksdb_compactionfilter_t *tier_filter[4];      /* h1..mo1 retention filters */
-    _Atomic uint64_t samples_written;                /* samples acknowledged since open */
+    rocksdb_column_family_handle_t **extra_cf;            /* CFs on disk we do not know */
+    size_t n_extra_cf;                                    /* entries in extra_cf */
+    rocksdb_options_t *extra_opts;                        /* options for the unknown CFs */
+    rocksdb_compactionfilter_t *retention_filter;         /* samples CF retention, or NULL */
+    rocksdb_writeoptions_t *wopts;                        /* sync per options.sync_writes */
+    rocksdb_readoptions_t *ropts;                         /* plain point reads */
+    omega_tsdb_options_t opts;                            /* copy; opts.data_dir == data_dir */
+    char *data_dir;                                       /* owned copy of the directory */
+    storage_index_t index;                                /* series index cache and counters */
+    storage_heads_t heads;                                /* unsealed samples, sealing */
+    rocksdb_compactionfilter_t *raw_filter;               /* raw CF retention, or NULL */
+    rocksdb_block_based_table_options_t *raw_table;       /* raw CF table options */
+    rocksdb_cache_t *block_cache;                         /* shared block cache, or NULL */
+    rocksdb_writeoptions_t *seal_wopts;                   /* seal batches: never fsync'd */
+    storage_rollup_t rollup;                              /* rollup worker */
+    storage_tier_filter_t tier_state[4];                  /* h1..mo1 filter states */
+    rocksdb_compactionfilter_t *tier_filter[4];           /* h1..mo1 retention filters */
+    _Atomic uint64_t samples_written;                     /* samples acknowledged since open */
 };
 
 /* tsdb.c: translate a RocksDB error string at the boundary: log it with `what`, free it,
@@ -263,16 +264,15 @@ uint64_t storage_head_log_add(omega_tsdb_t *db, rocksdb_writebatch_t *wb, const 
                               const omega_point_t *pts, size_t n);
 /* Append committed points to the memory heads (seal_lock shared). Returns 1 when a head
  * became due for sealing. */
-int storage_heads_append(omega_tsdb_t *db, const uint64_t *ids, const omega_point_t *pts,
-                         size_t n, uint64_t seq);
+int storage_heads_append(omega_tsdb_t *db, const uint64_t *ids, const omega_point_t *pts, size_t n,
+                         uint64_t seq);
 /* Copy series id's head samples in [start, end] into out (sorted, duplicates resolved:
  * the latest write of a timestamp wins). */
 void storage_head_copy(omega_tsdb_t *db, uint64_t id, int64_t start, int64_t end,
                        storage_sbuf_t *out);
 /* Append e's samples in [start, end] to out sorted, the last arrival of a time winning
  * (caller holds e's stripe lock). */
-void storage_head_sorted(const storage_head_t *e, int64_t start, int64_t end,
-                         storage_sbuf_t *out);
+void storage_head_sorted(const storage_head_t *e, int64_t start, int64_t end, storage_sbuf_t *out);
 /* The stripe a series' head lives in, and the head itself (created when create is set). */
 storage_head_stripe_t *storage_head_stripe(storage_heads_t *h, uint64_t id);
 storage_head_t *storage_head_find(storage_head_stripe_t *st, uint64_t id, int create);

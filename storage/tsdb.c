@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 
 static const char *const cf_names[STORAGE_CF_COUNT] = {
-    "default", "series", "samples", "meta", "alerts", "audit", "events", "head", "raw",
-    "h1", "d1", "w1", "mo1",
+    "default", "series", "samples", "meta", "alerts", "audit", "events",
+    "head",    "raw",    "h1",      "d1",   "w1",     "mo1",
 };
 
 void omega_tsdb_options_init(omega_tsdb_options_t *o)
@@ -232,8 +232,8 @@ static int open_rocks(omega_tsdb_t *db, omega_error_t *err)
         names[n] = disk[i];
         opts[n++] = db->extra_opts;
     }
-    db->rdb = rocksdb_open_column_families(db->db_opts, db->data_dir, (int)n, names, opts,
-                                           handles, &errptr);
+    db->rdb = rocksdb_open_column_families(db->db_opts, db->data_dir, (int)n, names, opts, handles,
+                                           &errptr);
     int rc = 0;
     if (errptr) {
         if (strstr(errptr, "LOCK") || strstr(errptr, "lock")) {
@@ -376,8 +376,9 @@ static void compact_logs(omega_tsdb_t *db)
     int cfs[] = {STORAGE_CF_HEAD, STORAGE_CF_SAMPLES};
     for (size_t i = 0; i < sizeof(cfs) / sizeof(cfs[0]); i++) {
         uint64_t v = 0;
-        if (rocksdb_property_int_cf(db->rdb, db->cf[cfs[i]], "rocksdb.live-sst-files-size",
-                                    &v) == 0 && v > 0)
+        if (rocksdb_property_int_cf(db->rdb, db->cf[cfs[i]], "rocksdb.live-sst-files-size", &v) ==
+                0 &&
+            v > 0)
             rocksdb_compact_range_cf(db->rdb, db->cf[cfs[i]], NULL, 0, NULL, 0);
     }
 }
@@ -393,10 +394,12 @@ void omega_tsdb_close(omega_tsdb_t *db)
          * and bring the rollups up to date with them. */
         if (storage_heads_seal(db, 1, &err) != 0)
             omega_log_error("storage: sealing heads at close of %s failed: %s (the head log "
-                            "keeps them)", db->data_dir, err.message);
+                            "keeps them)",
+                            db->data_dir, err.message);
         if (db->rollup.ready && omega_tsdb_rollup_run(db, &err) != 0)
             omega_log_error("storage: rollups at close of %s failed: %s (redone at the next "
-                            "open)", db->data_dir, err.message);
+                            "open)",
+                            db->data_dir, err.message);
     }
     if (db->rdb) {
         flush_all(db);
@@ -499,8 +502,8 @@ int omega_tsdb_compact(omega_tsdb_t *db, omega_error_t *err)
         rc = omega_tsdb_rollup_run(db, err);
     /* A full-range manual compaction flushes the memtable first and runs the retention
      * filters over every chunk, rollup bucket (and any format-1 sample). */
-    int cfs[] = {STORAGE_CF_RAW,  STORAGE_CF_HEAD, STORAGE_CF_SAMPLES, STORAGE_CF_H1,
-                 STORAGE_CF_D1,   STORAGE_CF_W1,   STORAGE_CF_MO1,     STORAGE_CF_DEFAULT};
+    int cfs[] = {STORAGE_CF_RAW, STORAGE_CF_HEAD, STORAGE_CF_SAMPLES, STORAGE_CF_H1,
+                 STORAGE_CF_D1,  STORAGE_CF_W1,   STORAGE_CF_MO1,     STORAGE_CF_DEFAULT};
     for (size_t i = 0; i < sizeof(cfs) / sizeof(cfs[0]); i++)
         rocksdb_compact_range_cf(db->rdb, db->cf[cfs[i]], NULL, 0, NULL, 0);
     return rc;

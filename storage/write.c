@@ -2,8 +2,8 @@
 /* omega_tsdb_write: validate every point, resolve series ids (cache, then disk, then
  * create), and store the head-log record of the samples plus any new series in one
  * RocksDB WriteBatch, so a failed write leaves nothing behind; then append the samples to
- * the in-memory heads and run a seal round when one is due. Series creation holds the index's create lock across the
- * batch write; writes to known series take no lock beyond a cache read. */
+ * the in-memory heads and run a seal round when one is due. Series creation holds the index's
+ * create lock across the batch write; writes to known series take no lock beyond a cache read. */
 #include "storage_int.h"
 
 #include "omega/log.h"
@@ -38,24 +38,32 @@ static int cmp_label(const void *a, const void *b)
 static int check_label(size_t i, const omega_label_t *l, omega_error_t *err)
 {
     if (!l->name || strnlen(l->name, STORAGE_MAX_NAME_LEN + 1) > STORAGE_MAX_NAME_LEN)
-        return omega_error_set(err, OMEGA_EINVAL, "point %zu: label name is missing or longer "
-                               "than %d bytes", i, STORAGE_MAX_NAME_LEN);
+        return omega_error_set(err, OMEGA_EINVAL,
+                               "point %zu: label name is missing or longer "
+                               "than %d bytes",
+                               i, STORAGE_MAX_NAME_LEN);
     if (!omega_label_name_valid(l->name))
         return omega_error_set(err, OMEGA_EINVAL, "point %zu: invalid label name \"%.64s\"", i,
                                l->name);
     if (strcmp(l->name, "__name__") == 0)
-        return omega_error_set(err, OMEGA_EINVAL, "point %zu: label name __name__ is reserved "
-                               "for the metric name", i);
+        return omega_error_set(err, OMEGA_EINVAL,
+                               "point %zu: label name __name__ is reserved "
+                               "for the metric name",
+                               i);
     if (!l->value)
         return omega_error_set(err, OMEGA_EINVAL, "point %zu: label %.64s has no value", i,
                                l->name);
     size_t vlen = strnlen(l->value, STORAGE_MAX_VALUE_LEN + 1);
     if (vlen > STORAGE_MAX_VALUE_LEN)
-        return omega_error_set(err, OMEGA_EINVAL, "point %zu: value of label %.64s is longer "
-                               "than %d bytes", i, l->name, STORAGE_MAX_VALUE_LEN);
+        return omega_error_set(err, OMEGA_EINVAL,
+                               "point %zu: value of label %.64s is longer "
+                               "than %d bytes",
+                               i, l->name, STORAGE_MAX_VALUE_LEN);
     if (!omega_utf8_valid(l->value, vlen))
-        return omega_error_set(err, OMEGA_EINVAL, "point %zu: value of label %.64s is not "
-                               "valid UTF-8", i, l->name);
+        return omega_error_set(err, OMEGA_EINVAL,
+                               "point %zu: value of label %.64s is not "
+                               "valid UTF-8",
+                               i, l->name);
     return 0;
 }
 
@@ -75,13 +83,16 @@ static int check_time(size_t i, int64_t ts, int64_t now, int64_t window, omega_e
     if (window <= 0)
         return 0;
     if (ts < storage_time_sub(now, window))
-        return omega_error_set(err, OMEGA_EINVAL, "point %zu: sample timestamp %s is older "
-                               "than the out-of-order window (%s)", i,
-                               format_ts(ts, when, sizeof(when)),
+        return omega_error_set(err, OMEGA_EINVAL,
+                               "point %zu: sample timestamp %s is older "
+                               "than the out-of-order window (%s)",
+                               i, format_ts(ts, when, sizeof(when)),
                                omega_duration_format(window, dur, sizeof(dur)));
     if (ts > now + STORAGE_MAX_FUTURE_MS)
-        return omega_error_set(err, OMEGA_EINVAL, "point %zu: sample timestamp %s is more "
-                               "than %s in the future", i, format_ts(ts, when, sizeof(when)),
+        return omega_error_set(err, OMEGA_EINVAL,
+                               "point %zu: sample timestamp %s is more "
+                               "than %s in the future",
+                               i, format_ts(ts, when, sizeof(when)),
                                omega_duration_format(STORAGE_MAX_FUTURE_MS, dur, sizeof(dur)));
     return 0;
 }
@@ -92,14 +103,18 @@ static int plan_point(write_plan_t *plan, size_t i, const omega_point_t *pt, int
 {
     omega_label_t sorted[STORAGE_MAX_LABELS];
     if (!pt->name || strnlen(pt->name, STORAGE_MAX_NAME_LEN + 1) > STORAGE_MAX_NAME_LEN)
-        return omega_error_set(err, OMEGA_EINVAL, "point %zu: metric name is missing or "
-                               "longer than %d bytes", i, STORAGE_MAX_NAME_LEN);
+        return omega_error_set(err, OMEGA_EINVAL,
+                               "point %zu: metric name is missing or "
+                               "longer than %d bytes",
+                               i, STORAGE_MAX_NAME_LEN);
     if (!omega_metric_name_valid(pt->name))
-        return omega_error_set(err, OMEGA_EINVAL, "point %zu: invalid metric name \"%.64s\"",
-                               i, pt->name);
+        return omega_error_set(err, OMEGA_EINVAL, "point %zu: invalid metric name \"%.64s\"", i,
+                               pt->name);
     if (pt->n_labels > STORAGE_MAX_LABELS)
-        return omega_error_set(err, OMEGA_EINVAL, "point %zu: %zu labels, more than the limit "
-                               "of %d", i, pt->n_labels, STORAGE_MAX_LABELS);
+        return omega_error_set(err, OMEGA_EINVAL,
+                               "point %zu: %zu labels, more than the limit "
+                               "of %d",
+                               i, pt->n_labels, STORAGE_MAX_LABELS);
     if (pt->n_labels && !pt->labels)
         return omega_error_set(err, OMEGA_EINVAL, "point %zu: labels missing", i);
     size_t n = 0;
@@ -113,8 +128,8 @@ static int plan_point(write_plan_t *plan, size_t i, const omega_point_t *pt, int
     size_t kept = 0;
     for (size_t k = 0; k < n; k++) {
         if (k > 0 && strcmp(sorted[k].name, sorted[k - 1].name) == 0)
-            return omega_error_set(err, OMEGA_EINVAL, "point %zu: duplicate label name %.64s",
-                                   i, sorted[k].name);
+            return omega_error_set(err, OMEGA_EINVAL, "point %zu: duplicate label name %.64s", i,
+                                   sorted[k].name);
         if (sorted[k].value[0]) /* Prometheus: an empty label is an absent label */
             sorted[kept++] = sorted[k];
     }

@@ -532,7 +532,7 @@ static void test_templates_merge_and_validate(void **state)
     expect_problem("{\"notification_templates\": {\"system\": {\"body\": \"{metric}\"}}}", "body",
                    "notification_templates.system.body",
                    "unknown placeholder {metric}; known: metric_name, current_value, threshold, "
-                   "severity, timestamp, description, recommended_action");
+                   "severity, timestamp, description, recommended_action, labels, alert, status");
     expect_problem("{\"notification_templates\": {\"bad name!\": {}}}", "bad name!",
                    "notification_templates.bad name!",
                    "template names use letters, digits, '_', '-' and '.'");

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "httpc.h"
+#include "srvtest.h"
 #include "testutil.h"
 
 #include <jansson.h>
@@ -17,21 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define ADMIN_PW "correct-horse-battery-staple"
 
-typedef struct fixture {
-    char *dir;      /* temp dir: data + log */
-    char data[600]; /* data dir */
-    char log[600];  /* server log */
-    int port;
-    pid_t pid;
-    char token[1100];
-} fixture_t;
-
-static fixture_t F;
+static srvtest_t S;
 
 static char *const server_env[] = {
     "OMEGA_ADMIN_PASSWORD=" ADMIN_PW,
@@ -40,71 +33,20 @@ static char *const server_env[] = {
     NULL,
 };
 
-static void dump_log(void)
-{
-    char *log = testutil_read_file(F.log, NULL);
-    fprintf(stderr, "---- server log ----\n%s\n--------------------\n", log ? log : "(none)");
-    free(log);
-}
-
-static int login(const char *user, const char *pw, httpc_resp_t *r)
-{
-    char body[512];
-    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", user, pw);
-    return httpc_request(F.port, "POST", "/api/v1/auth/login",
-                         "Content-Type: application/json\r\n", body, strlen(body), r);
-}
-
 static int group_setup(void **state)
 {
-    F.dir = testutil_mkdtemp("server");
-    snprintf(F.data, sizeof(F.data), "%s/data", F.dir);
-    snprintf(F.log, sizeof(F.log), "%s/server.log", F.dir);
-    F.port = testutil_free_port();
-    F.pid = server_start(F.port, F.data, F.log, server_env);
-    if (F.pid < 0) {
-        dump_log();
-        return -1;
-    }
-    httpc_resp_t r;
-    if (login("admin", ADMIN_PW, &r) != 0 || r.status != 200) {
-        dump_log();
-        return -1;
-    }
-    json_t *j = json_loads(r.body, 0, NULL);
-    snprintf(F.token, sizeof(F.token), "%s", json_string_value(json_object_get(j, "token")));
-    json_decref(j);
-    httpc_resp_free(&r);
-    return 0;
+    return srvtest_start_session(&S, "server", server_env, "admin", ADMIN_PW);
 }
 
 static int group_teardown(void **state)
 {
-    int rc = server_stop(F.pid);
-    if (rc != 0) {
-        fprintf(stderr, "server exit status %d\n", rc);
-        dump_log();
-    }
-    testutil_rmtree(F.dir);
-    free(F.dir);
-    return rc == 0 ? 0 : -1;
-}
-
-/* Assert an API error body with the given errorType. */
-static void assert_error_shape(const httpc_resp_t *r, const char *type)
-{
-    json_t *j = json_loads(r->body, 0, NULL);
-    assert_non_null(j);
-    assert_string_equal(json_string_value(json_object_get(j, "status")), "error");
-    assert_string_equal(json_string_value(json_object_get(j, "errorType")), type);
-    assert_true(strlen(json_string_value(json_object_get(j, "error"))) > 5);
-    json_decref(j);
+    return srvtest_stop(&S);
 }
 
 static void test_healthz(void **state)
 {
     httpc_resp_t r;
-    assert_int_equal(httpc_request(F.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+    assert_int_equal(httpc_request(S.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "{\"status\":\"ok\"}");
     httpc_resp_free(&r);
@@ -114,7 +56,7 @@ static void test_static_index_and_security_headers(void **state)
 {
     httpc_resp_t r;
     char h[512];
-    assert_int_equal(httpc_request(F.port, "GET", "/", NULL, NULL, 0, &r), 0);
+    assert_int_equal(httpc_request(S.port, "GET", "/", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "<html"));
     assert_non_null(httpc_header(&r, "content-security-policy", h, sizeof(h)));
@@ -122,7 +64,7 @@ static void test_static_index_and_security_headers(void **state)
     assert_non_null(httpc_header(&r, "x-content-type-options", h, sizeof(h)));
     assert_string_equal(h, "nosniff");
     httpc_resp_free(&r);
-    assert_int_equal(httpc_request(F.port, "GET", "/vendor/chart.umd.js", NULL, NULL, 0, &r), 0);
+    assert_int_equal(httpc_request(S.port, "GET", "/vendor/chart.umd.js", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     assert_true(r.body_len > 100000);
     httpc_resp_free(&r);
@@ -131,9 +73,8 @@ static void test_static_index_and_security_headers(void **state)
 static void test_unknown_api_path_is_404_json(void **state)
 {
     httpc_resp_t r;
-    assert_int_equal(httpc_request(F.port, "GET", "/api/v1/nope", NULL, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 404);
-    assert_error_shape(&r, "not_found");
+    assert_int_equal(httpc_request(S.port, "GET", "/api/v1/nope", NULL, NULL, 0, &r), 0);
+    srvtest_assert_error(&r, 404, "not_found");
     httpc_resp_free(&r);
 }
 
@@ -141,9 +82,8 @@ static void test_wrong_method_is_405_with_allow(void **state)
 {
     httpc_resp_t r;
     char h[128];
-    assert_int_equal(httpc_request(F.port, "DELETE", "/api/v1/query", NULL, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 405);
-    assert_error_shape(&r, "method_not_allowed");
+    assert_int_equal(httpc_request(S.port, "DELETE", "/api/v1/query", NULL, NULL, 0, &r), 0);
+    srvtest_assert_error(&r, 405, "method_not_allowed");
     assert_non_null(httpc_header(&r, "allow", h, sizeof(h)));
     assert_string_equal(h, "GET, POST"); /* Prometheus' API takes form POSTs too */
     httpc_resp_free(&r);
@@ -154,9 +94,8 @@ static void test_body_without_length_is_411(void **state)
     httpc_resp_t r;
     const char *raw = "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n"
                       "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
-    assert_int_equal(httpc_raw(F.port, raw, strlen(raw), &r), 0);
-    assert_int_equal(r.status, 411);
-    assert_error_shape(&r, "bad_data");
+    assert_int_equal(httpc_raw(S.port, raw, strlen(raw), &r), 0);
+    srvtest_assert_error(&r, 411, "bad_data");
     httpc_resp_free(&r);
 }
 
@@ -166,9 +105,8 @@ static void test_huge_body_is_413(void **state)
     /* Announce 10 MB against a 64 KiB limit; send only the headers. */
     const char *raw = "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n"
                       "Content-Type: application/json\r\nContent-Length: 10000000\r\n\r\n";
-    assert_int_equal(httpc_raw(F.port, raw, strlen(raw), &r), 0);
-    assert_int_equal(r.status, 413);
-    assert_error_shape(&r, "too_large");
+    assert_int_equal(httpc_raw(S.port, raw, strlen(raw), &r), 0);
+    srvtest_assert_error(&r, 413, "too_large");
     assert_non_null(strstr(r.body, "server.max_body_size"));
     httpc_resp_free(&r);
 }
@@ -178,9 +116,8 @@ static void test_empty_body_is_handled(void **state)
     /* Content-Length: 0 reaches the body callbacks with no data. */
     httpc_resp_t r;
     const char *raw = "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
-    assert_int_equal(httpc_raw(F.port, raw, strlen(raw), &r), 0);
-    assert_int_equal(r.status, 400);
-    assert_error_shape(&r, "bad_data");
+    assert_int_equal(httpc_raw(S.port, raw, strlen(raw), &r), 0);
+    srvtest_assert_error(&r, 400, "bad_data");
     httpc_resp_free(&r);
 }
 
@@ -189,7 +126,7 @@ static void test_empty_put_body_is_answered(void **state)
     /* An empty PUT body must still reach the router (here: no such route). */
     httpc_resp_t r;
     const char *raw = "PUT /api/v1/query HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
-    assert_int_equal(httpc_raw(F.port, raw, strlen(raw), &r), 0);
+    assert_int_equal(httpc_raw(S.port, raw, strlen(raw), &r), 0);
     assert_int_equal(r.status, 405);
     httpc_resp_free(&r);
 }
@@ -211,7 +148,7 @@ static void test_login_bad_inputs(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         httpc_resp_t r;
-        assert_int_equal(httpc_request(F.port, "POST", "/api/v1/auth/login",
+        assert_int_equal(httpc_request(S.port, "POST", "/api/v1/auth/login",
                                        "Content-Type: application/json\r\n", cases[i].body,
                                        strlen(cases[i].body), &r),
                          0);
@@ -226,7 +163,7 @@ static void test_login_bad_inputs(void **state)
 static void test_login_success_shape(void **state)
 {
     httpc_resp_t r;
-    assert_int_equal(login("admin", ADMIN_PW, &r), 0);
+    assert_int_equal(srvtest_login_request(&S, "admin", ADMIN_PW, &r), 0);
     assert_int_equal(r.status, 200);
     json_t *j = json_loads(r.body, 0, NULL);
     assert_non_null(j);
@@ -242,13 +179,12 @@ static void test_login_success_shape(void **state)
 static void test_query_needs_token(void **state)
 {
     httpc_resp_t r;
-    assert_int_equal(httpc_request(F.port, "GET", "/api/v1/query?query=system_load1", NULL, NULL,
+    assert_int_equal(httpc_request(S.port, "GET", "/api/v1/query?query=system_load1", NULL, NULL,
                                    0, &r),
                      0);
-    assert_int_equal(r.status, 401);
-    assert_error_shape(&r, "unauthorized");
+    srvtest_assert_error(&r, 401, "unauthorized");
     httpc_resp_free(&r);
-    assert_int_equal(httpc_request(F.port, "GET", "/api/v1/query?query=system_load1",
+    assert_int_equal(httpc_request(S.port, "GET", "/api/v1/query?query=system_load1",
                                    "Authorization: Bearer not.a.token\r\n", NULL, 0, &r),
                      0);
     assert_int_equal(r.status, 401);
@@ -257,10 +193,9 @@ static void test_query_needs_token(void **state)
 
 static int query(const char *q, httpc_resp_t *r)
 {
-    char hdr[1200], path[2048];
-    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", F.token);
+    char path[2048];
     snprintf(path, sizeof(path), "/api/v1/query?query=%s", q);
-    return httpc_request(F.port, "GET", path, hdr, NULL, 0, r);
+    return httpc_request(S.port, "GET", path, S.auth, NULL, 0, r);
 }
 
 static void test_query_returns_collected_series(void **state)
@@ -298,8 +233,7 @@ static void test_query_bad_expression_is_400(void **state)
 {
     httpc_resp_t r;
     assert_int_equal(query("system_load1%7Bcpu%3D", &r), 0);
-    assert_int_equal(r.status, 400);
-    assert_error_shape(&r, "bad_data");
+    srvtest_assert_error(&r, 400, "bad_data");
     assert_non_null(strstr(r.body, "parse error"));
     httpc_resp_free(&r);
     assert_int_equal(query("%7Bcpu%3D%22%22%7D", &r), 0);
@@ -320,7 +254,7 @@ static int recv_json(wsc_t *c, int timeout_ms, json_t **out, int *close_code)
 static void test_live_without_token_closes_4401(void **state)
 {
     wsc_t c;
-    assert_int_equal(wsc_connect(&c, F.port, "/api/v1/live", "omega-live.v1"), 101);
+    assert_int_equal(wsc_connect(&c, S.port, "/api/v1/live", "omega-live.v1"), 101);
     json_t *j = NULL;
     int code = 0;
     /* Unauthenticated sockets are closed within 5 s. */
@@ -333,7 +267,7 @@ static void test_live_without_token_closes_4401(void **state)
 static void test_live_bad_token_closes_4401(void **state)
 {
     wsc_t c;
-    assert_int_equal(wsc_connect(&c, F.port, "/api/v1/live?token=forged.token.value",
+    assert_int_equal(wsc_connect(&c, S.port, "/api/v1/live?token=forged.token.value",
                                  "omega-live.v1"),
                      101);
     json_t *j = NULL;
@@ -342,7 +276,7 @@ static void test_live_bad_token_closes_4401(void **state)
     assert_int_equal(code, 4401);
     wsc_close(&c);
     /* Subscribing before authenticating also closes with 4401. */
-    assert_int_equal(wsc_connect(&c, F.port, "/api/v1/live", "omega-live.v1"), 101);
+    assert_int_equal(wsc_connect(&c, S.port, "/api/v1/live", "omega-live.v1"), 101);
     assert_int_equal(wsc_send_text(&c, "{\"type\":\"subscribe\",\"id\":\"a\",\"query\":\"x\"}"),
                      0);
     assert_int_equal(recv_json(&c, 3000, &j, &code), 8);
@@ -354,8 +288,8 @@ static void test_live_subscribe_streams_samples(void **state)
 {
     wsc_t c;
     char path[1300];
-    snprintf(path, sizeof(path), "/api/v1/live?token=%s", F.token);
-    assert_int_equal(wsc_connect(&c, F.port, path, "omega-live.v1"), 101);
+    snprintf(path, sizeof(path), "/api/v1/live?token=%s", S.token);
+    assert_int_equal(wsc_connect(&c, S.port, path, "omega-live.v1"), 101);
     assert_int_equal(wsc_send_text(&c, "{\"type\":\"subscribe\",\"id\":\"mem\","
                                        "\"query\":\"system_memory_used_percent\","
                                        "\"interval_ms\":200}"),
@@ -393,8 +327,8 @@ static void test_live_auth_message_and_bad_messages(void **state)
     char msg[1400];
     json_t *j = NULL;
     int code = 0;
-    assert_int_equal(wsc_connect(&c, F.port, "/api/v1/live", "omega-live.v1"), 101);
-    snprintf(msg, sizeof(msg), "{\"type\":\"auth\",\"token\":\"%s\"}", F.token);
+    assert_int_equal(wsc_connect(&c, S.port, "/api/v1/live", "omega-live.v1"), 101);
+    snprintf(msg, sizeof(msg), "{\"type\":\"auth\",\"token\":\"%s\"}", S.token);
     assert_int_equal(wsc_send_text(&c, msg), 0);
     static const char *const bad[] = {
         "not json",
@@ -429,14 +363,38 @@ static void test_live_auth_message_and_bad_messages(void **state)
 
 /* Stop the shared server cleanly, restart it on the same data dir, and find the samples
  * written before the restart. */
+/* `--data-integrity` on the stopped server's store: every chunk and the audit chain (which
+ * holds this suite's logins) check out, and the report says so. */
+static void test_data_integrity_command(void **state)
+{
+    assert_int_equal(server_stop(S.pid), 0);
+    S.pid = -1;
+    char bin[1024], cmd[2400], out[8192];
+    testutil_build_path("omega-monitor", bin, sizeof(bin));
+    snprintf(cmd, sizeof(cmd), "'%s' --data-integrity --data-dir '%s' 2>&1", bin, S.data);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fprintf(stderr, "--data-integrity said:\n%s\n", out);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_non_null(strstr(out, ", 0 corrupt chunks"));
+    assert_non_null(strstr(out, "chain intact"));
+    assert_null(strstr(out, "audit: 0 entries"));
+    assert_non_null(strstr(out, "data integrity: OK"));
+    assert_int_equal(srvtest_launch(&S, server_env), 0);
+}
+
 static void test_restart_keeps_data(void **state)
 {
     httpc_resp_t r;
     char before_time[32];
     snprintf(before_time, sizeof(before_time), "%.3f", (double)time(NULL));
-    assert_int_equal(server_stop(F.pid), 0);
-    F.pid = server_start(F.port, F.data, F.log, server_env);
-    assert_true(F.pid > 0);
+    assert_int_equal(srvtest_restart(&S, server_env), 0);
+    assert_true(S.pid > 0);
     char q[256];
     snprintf(q, sizeof(q), "system_memory_total_bytes&time=%s", before_time);
     assert_int_equal(query(q, &r), 0);
@@ -465,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_live_bad_token_closes_4401),
         cmocka_unit_test(test_live_subscribe_streams_samples),
         cmocka_unit_test(test_live_auth_message_and_bad_messages),
+        cmocka_unit_test(test_data_integrity_command),
         cmocka_unit_test(test_restart_keeps_data),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -20,18 +20,16 @@
 #include <unistd.h>
 
 #include "httpc.h"
+#include "srvtest.h"
 #include "httpd.h"
 #include "testutil.h"
 
 #define ADMIN_PW "correct-horse-battery-staple"
 
+static srvtest_t S;
+
 typedef struct fixture {
-    char *dir;
-    char data[600], log[600];
-    int port;
-    pid_t pid;
-    char auth[1200];     /* "Authorization: Bearer ...\r\n" of the admin */
-    test_httpd_t *rx;    /* the webhook receiver */
+    test_httpd_t *rx; /* the webhook receiver */
 } fixture_t;
 
 static fixture_t F;
@@ -44,57 +42,21 @@ static char *const server_env[] = {
     NULL,
 };
 
-static void dump_log(void)
-{
-    char *log = testutil_read_file(F.log, NULL);
-    fprintf(stderr, "---- server log ----\n%s\n--------------------\n", log ? log : "(none)");
-    free(log);
-}
-
-static int login(const char *user, const char *pw, char *hdr, size_t len)
-{
-    char body[512];
-    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", user, pw);
-    httpc_resp_t r;
-    if (httpc_request(F.port, "POST", "/api/v1/auth/login", "Content-Type: application/json\r\n",
-                      body, strlen(body), &r) != 0 || r.status != 200) {
-        httpc_resp_free(&r);
-        return -1;
-    }
-    json_t *j = json_loads(r.body, 0, NULL);
-    snprintf(hdr, len, "Authorization: Bearer %s\r\n",
-             json_string_value(json_object_get(j, "token")));
-    json_decref(j);
-    httpc_resp_free(&r);
-    return 0;
-}
-
 static int group_setup(void **state)
 {
-    F.dir = testutil_mkdtemp("server-alert");
-    snprintf(F.data, sizeof(F.data), "%s/data", F.dir);
-    snprintf(F.log, sizeof(F.log), "%s/server.log", F.dir);
-    F.port = testutil_free_port();
-    F.rx = test_httpd_start();
-    F.pid = server_start(F.port, F.data, F.log, server_env);
-    if (!F.rx || F.pid < 0 || login("admin", ADMIN_PW, F.auth, sizeof(F.auth)) != 0) {
-        dump_log();
+    if (srvtest_init(&S, "server-alert") != 0)
         return -1;
-    }
-    return 0;
+    F.rx = test_httpd_start();
+    if (!F.rx)
+        return -1;
+    return srvtest_launch_session(&S, server_env, "admin", ADMIN_PW);
 }
 
 static int group_teardown(void **state)
 {
-    int rc = server_stop(F.pid);
-    if (rc != 0) {
-        fprintf(stderr, "server exit status %d\n", rc);
-        dump_log();
-    }
+    int rc = srvtest_stop(&S);
     test_httpd_stop(F.rx);
-    testutil_rmtree(F.dir);
-    free(F.dir);
-    return rc == 0 ? 0 : -1;
+    return rc;
 }
 
 /* Request as admin (or with hdr); returns the status and the parsed body in *out (may be
@@ -104,8 +66,8 @@ static int call(const char *hdr, const char *method, const char *path, const cha
 {
     httpc_resp_t r;
     char h[1400];
-    snprintf(h, sizeof(h), "%sContent-Type: application/json\r\n", hdr ? hdr : F.auth);
-    assert_int_equal(httpc_request(F.port, method, path, h, body, body ? strlen(body) : 0, &r), 0);
+    snprintf(h, sizeof(h), "%sContent-Type: application/json\r\n", hdr ? hdr : S.auth);
+    assert_int_equal(httpc_request(S.port, method, path, h, body, body ? strlen(body) : 0, &r), 0);
     int status = r.status;
     if (out)
         *out = r.body_len ? json_loads(r.body, 0, NULL) : NULL;
@@ -136,7 +98,7 @@ static void test_webhook_arrives_with_api_body(void **state)
     assert_int_equal(call(NULL, "POST", "/api/v1/alerts/rules", rule, &j), 201);
     json_decref(j);
     if (test_httpd_wait(F.rx, 1, 30000) < 1) {
-        dump_log();
+        srvtest_dump_log(&S);
         fail_msg("no webhook within 30 s");
     }
     httpd_req_t r;
@@ -231,8 +193,9 @@ static void test_silences_and_roles(void **state)
     assert_int_equal(call(NULL, "POST", "/api/v1/users",
                           "{\"username\":\"vic\",\"password\":\"viewer-password-1\","
                           "\"role\":\"viewer\"}", NULL), 201);
-    char viewer[1200];
-    assert_int_equal(login("vic", "viewer-password-1", viewer, sizeof(viewer)), 0);
+    char viewer[1200], tok[1100];
+    assert_int_equal(srvtest_login(&S, "vic", "viewer-password-1", tok, sizeof(tok)), 200);
+    srvtest_bearer(tok, viewer, sizeof(viewer));
     assert_int_equal(call(viewer, "GET", "/api/v1/alerts", NULL, NULL), 200);
     assert_int_equal(call(viewer, "POST", "/api/v1/alerts/rules",
                           "{\"name\":\"x\",\"expr\":\"up\",\"warning\":1}", NULL), 403);
@@ -246,10 +209,9 @@ static void test_silences_and_roles(void **state)
 static void test_live_alert_message(void **state)
 {
     char path[1300];
-    snprintf(path, sizeof(path), "/api/v1/live?token=%s", F.auth + strlen("Authorization: Bearer "));
-    path[strlen(path) - 2] = '\0'; /* the header's CRLF */
+    snprintf(path, sizeof(path), "/api/v1/live?token=%s", S.token);
     wsc_t ws;
-    assert_int_equal(wsc_connect(&ws, F.port, path, "omega-live.v1"), 101);
+    assert_int_equal(wsc_connect(&ws, S.port, path, "omega-live.v1"), 101);
     assert_int_equal(wsc_send_text(&ws, "{\"type\":\"subscribe\",\"id\":\"m\",\"query\":"
                                         "\"system_memory_total_bytes\",\"interval_ms\":1000}"), 0);
     char *payload = NULL;
@@ -317,7 +279,7 @@ static void test_process_exit_alerts(void **state)
     waitpid(a, NULL, 0);
     waitpid(b, NULL, 0);
     if (found != 2)
-        dump_log();
+        srvtest_dump_log(&S);
     assert_int_equal(found, 2);
 }
 

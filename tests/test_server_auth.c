@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "httpc.h"
+#include "srvtest.h"
 #include "testutil.h"
 
 #include <jansson.h>
@@ -25,11 +26,9 @@
 #define ADMIN_PW "correct-horse-battery-staple"
 #define USER_PW  "a fine long password"
 
+static srvtest_t S;
+
 typedef struct fixture {
-    char *dir;
-    char data[600], log[600];
-    int port;
-    pid_t pid;
     char root[1100];  /* superuser "admin" token */
     char admin[1100]; /* role admin token ("boss") */
     int failures;     /* failed logins sent from 127.0.0.1 so far */
@@ -43,13 +42,6 @@ static char *const server_env[] = {
     NULL,
 };
 
-static void dump_log(void)
-{
-    char *log = testutil_read_file(F.log, NULL);
-    fprintf(stderr, "---- server log ----\n%s\n--------------------\n", log ? log : "(none)");
-    free(log);
-}
-
 /* method path with "Authorization: Bearer cred" (cred may be NULL) and a JSON body. */
 static int req(const char *method, const char *path, const char *cred, const char *body,
                httpc_resp_t *r)
@@ -61,7 +53,7 @@ static int req(const char *method, const char *path, const char *cred, const cha
     /* Browsers send "Content-Length: 0" on an empty POST; so do we. */
     if (!body && strcmp(method, "GET") != 0)
         body = "";
-    return httpc_request(F.port, method, path, hdr, body, strlen(body ? body : ""), r);
+    return httpc_request(S.port, method, path, hdr, body, strlen(body ? body : ""), r);
 }
 
 /* Status of a request, response freed. */
@@ -76,19 +68,10 @@ static int status(const char *method, const char *path, const char *cred, const 
 
 static int login_status(const char *user, const char *pw, char *token, size_t len)
 {
-    char body[4096];
-    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", user, pw);
-    httpc_resp_t r;
-    assert_int_equal(req("POST", "/api/v1/auth/login", NULL, body, &r), 0);
-    if (r.status == 401)
+    int s = srvtest_login(&S, user, pw, token, len);
+    assert_int_not_equal(s, -1);
+    if (s == 401)
         F.failures++;
-    if (r.status == 200 && token) {
-        json_t *j = json_loads(r.body, 0, NULL);
-        snprintf(token, len, "%s", json_string_value(json_object_get(j, "token")));
-        json_decref(j);
-    }
-    int s = r.status;
-    httpc_resp_free(&r);
     return s;
 }
 
@@ -107,28 +90,10 @@ static void create_user(const char *name, const char *role)
     assert_int_equal(status("POST", "/api/v1/users", F.root, body), 201);
 }
 
-static void assert_error(const httpc_resp_t *r, int code, const char *type)
-{
-    if (r->status != code)
-        fail_msg("expected %d, got %d: %s", code, r->status, r->body);
-    json_t *j = json_loads(r->body, 0, NULL);
-    assert_non_null(j);
-    assert_string_equal(json_string_value(json_object_get(j, "status")), "error");
-    assert_string_equal(json_string_value(json_object_get(j, "errorType")), type);
-    json_decref(j);
-}
-
 static int group_setup(void **state)
 {
-    F.dir = testutil_mkdtemp("server_auth");
-    snprintf(F.data, sizeof(F.data), "%s/data", F.dir);
-    snprintf(F.log, sizeof(F.log), "%s/server.log", F.dir);
-    F.port = testutil_free_port();
-    F.pid = server_start(F.port, F.data, F.log, server_env);
-    if (F.pid < 0) {
-        dump_log();
+    if (srvtest_start(&S, "server_auth", server_env) != 0)
         return -1;
-    }
     if (login_status("admin", ADMIN_PW, F.root, sizeof(F.root)) != 200)
         return -1;
     char body[256];
@@ -143,14 +108,7 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    int rc = server_stop(F.pid);
-    if (rc != 0) {
-        fprintf(stderr, "server exit status %d\n", rc);
-        dump_log();
-    }
-    testutil_rmtree(F.dir);
-    free(F.dir);
-    return rc == 0 ? 0 : -1;
+    return srvtest_stop(&S);
 }
 
 /* ---- sessions ---- */
@@ -214,13 +172,13 @@ static void test_users_create_get_list_shapes(void **state)
     assert_int_equal(r.status, 200);
     httpc_resp_free(&r);
     assert_int_equal(req("GET", "/api/v1/users/nobody", F.admin, NULL, &r), 0);
-    assert_error(&r, 404, "not_found");
+    srvtest_assert_error(&r, 404, "not_found");
     httpc_resp_free(&r);
     /* Names are unique without regard to case. */
     assert_int_equal(req("POST", "/api/v1/users", F.admin,
                          "{\"username\":\"VERA\",\"password\":\"" USER_PW "\"}", &r),
                      0);
-    assert_error(&r, 409, "conflict");
+    srvtest_assert_error(&r, 409, "conflict");
     httpc_resp_free(&r);
 }
 
@@ -282,7 +240,7 @@ static void test_admin_cannot_manage_superusers(void **state)
     /* The last enabled superuser stays. */
     httpc_resp_t r;
     assert_int_equal(req("DELETE", "/api/v1/users/admin", F.root, NULL, &r), 0);
-    assert_error(&r, 409, "conflict");
+    srvtest_assert_error(&r, 409, "conflict");
     httpc_resp_free(&r);
     assert_int_equal(status("PUT", "/api/v1/users/admin", F.root, "{\"role\":\"admin\"}"), 409);
     /* Lower roles cannot reach the users API at all. */
@@ -324,7 +282,7 @@ static void test_change_own_password(void **state)
                          "{\"current_password\":\"not it\",\"new_password\":\"pats new secret\"}",
                          &r),
                      0);
-    assert_error(&r, 403, "forbidden");
+    srvtest_assert_error(&r, 403, "forbidden");
     httpc_resp_free(&r);
     F.failures++; /* a wrong current password counts as a failed login */
     assert_int_equal(status("POST", "/api/v1/auth/password", tok,
@@ -378,7 +336,7 @@ static int with_x_api_key(const char *method, const char *path, const char *key,
     httpc_resp_t r;
     if (!body && strcmp(method, "GET") != 0)
         body = "";
-    assert_int_equal(httpc_request(F.port, method, path, hdr, body, body ? strlen(body) : 0, &r),
+    assert_int_equal(httpc_request(S.port, method, path, hdr, body, body ? strlen(body) : 0, &r),
                      0);
     int s = r.status;
     httpc_resp_free(&r);
@@ -508,7 +466,7 @@ static int run_cli(const char *args, const char *stdin_text, char **out)
 {
     char bin[600], cmd[2000], outf[700];
     testutil_build_path("omega-monitor", bin, sizeof(bin));
-    snprintf(outf, sizeof(outf), "%s/cli.out", F.dir);
+    snprintf(outf, sizeof(outf), "%s/cli.out", S.dir);
     snprintf(cmd, sizeof(cmd), "'%s' %s >'%s' 2>&1", bin, args, outf);
     FILE *p = popen(cmd, "w");
     assert_non_null(p);
@@ -522,7 +480,7 @@ static int run_cli(const char *args, const char *stdin_text, char **out)
 static void test_cli_refuses_while_server_runs(void **state)
 {
     char args[800], *out = NULL;
-    snprintf(args, sizeof(args), "user add clara --data-dir '%s'", F.data);
+    snprintf(args, sizeof(args), "user add clara --data-dir '%s'", S.data);
     assert_int_equal(run_cli(args, USER_PW "\n", &out), 1);
     assert_non_null(strstr(out, "cannot open the data directory"));
     assert_non_null(strstr(out, "server running"));
@@ -532,7 +490,7 @@ static void test_cli_refuses_while_server_runs(void **state)
 static void test_cli_add_passwd_disable_offline(void **state)
 {
     char dir[700], args[1000], *out = NULL;
-    snprintf(dir, sizeof(dir), "%s/offline", F.dir);
+    snprintf(dir, sizeof(dir), "%s/offline", S.dir);
     snprintf(args, sizeof(args), "user add clara --role analyst --data-dir '%s'", dir);
     assert_int_equal(run_cli(args, USER_PW "\n", &out), 0);
     free(out);
@@ -551,14 +509,14 @@ static void test_cli_add_passwd_disable_offline(void **state)
     free(out);
     /* A server on that directory knows clara, with her role and new password. */
     char log[800], tok[1100];
-    snprintf(log, sizeof(log), "%s/offline.log", F.dir);
-    int main_port = F.port;
-    F.port = testutil_free_port();
-    pid_t pid = server_start(F.port, dir, log, server_env);
+    snprintf(log, sizeof(log), "%s/offline.log", S.dir);
+    int main_port = S.port;
+    S.port = testutil_free_port();
+    pid_t pid = server_start(S.port, dir, log, server_env);
     assert_true(pid > 0);
     int s = login_status("clara", "the new clara secret", tok, sizeof(tok));
     assert_int_equal(server_stop(pid), 0);
-    F.port = main_port;
+    S.port = main_port;
     assert_int_equal(s, 200);
     snprintf(args, sizeof(args), "user disable clara --data-dir '%s'", dir);
     assert_int_equal(run_cli(args, NULL, &out), 0);
@@ -583,7 +541,7 @@ static void test_login_rate_limit_per_user(void **state)
     assert_int_equal(req("POST", "/api/v1/auth/login", NULL,
                          "{\"username\":\"victim\",\"password\":\"" USER_PW "\"}", &r),
                      0);
-    assert_error(&r, 429, "rate_limited");
+    srvtest_assert_error(&r, 429, "rate_limited");
     char h[32];
     assert_non_null(httpc_header(&r, "retry-after", h, sizeof(h)));
     long secs = strtol(h, NULL, 10);
@@ -600,7 +558,7 @@ static void *burst(void *arg)
     const char *body = "{\"username\":\"admin\",\"password\":\"x\"}";
     for (int i = 0; i < BURST_EACH; i++) {
         httpc_resp_t r;
-        int rc = httpc_request(F.port, "POST", "/api/v1/auth/login", NULL, body, strlen(body), &r);
+        int rc = httpc_request(S.port, "POST", "/api/v1/auth/login", NULL, body, strlen(body), &r);
         if (rc != 0 || (r.status != 429 && r.status != 503))
             (*(int *)arg)++;
         if (rc == 0)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "httpc.h"
+#include "srvtest.h"
 #include "testutil.h"
 
 #include "omega/auth.h"
@@ -24,12 +25,9 @@
 #define ADMIN_PW "correct-horse-battery-staple"
 #define USER_PW "dashboards-Pa55word"
 
+static srvtest_t S;
+
 typedef struct fixture {
-    char *dir;      /* temp dir: data + log */
-    char data[600]; /* data dir */
-    char log[600];  /* server log */
-    int port;
-    pid_t pid;
     char admin[1100];  /* bearer tokens per role */
     char dev[1100];
     char analyst[1100];
@@ -47,19 +45,12 @@ static const char *LAYOUT =
     "\"type\":\"line\",\"unit\":\"percent\",\"w\":6,\"h\":3},"
     "{\"title\":\"Load\",\"query\":\"system_load1\",\"type\":\"stat\"}]}";
 
-static void dump_log(void)
-{
-    char *log = testutil_read_file(F.log, NULL);
-    fprintf(stderr, "---- server log ----\n%s\n--------------------\n", log ? log : "(none)");
-    free(log);
-}
-
 /* Create the users the tests log in as, directly in the store, before the server opens it. */
 static int seed_users(void)
 {
     omega_tsdb_options_t o;
     omega_tsdb_options_init(&o);
-    o.data_dir = F.data;
+    o.data_dir = S.data;
     omega_error_t err;
     omega_error_clear(&err);
     omega_tsdb_t *db = omega_tsdb_open(&o, &err);
@@ -82,44 +73,23 @@ static int seed_users(void)
     return rc;
 }
 
-static int login(const char *user, const char *pw, char *token, size_t len)
+/* Log in as every role the tests use. */
+static int login_all(void)
 {
-    char body[256];
-    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", user, pw);
-    httpc_resp_t r;
-    if (httpc_request(F.port, "POST", "/api/v1/auth/login", "Content-Type: application/json\r\n",
-                      body, strlen(body), &r) != 0)
-        return -1;
-    json_t *j = r.status == 200 ? json_loads(r.body, 0, NULL) : NULL;
-    const char *t = json_string_value(json_object_get(j, "token"));
-    int rc = t ? 0 : -1;
-    if (t)
-        snprintf(token, len, "%s", t);
-    json_decref(j);
-    httpc_resp_free(&r);
-    return rc;
-}
-
-static int start_and_login(void)
-{
-    F.pid = server_start(F.port, F.data, F.log, server_env);
-    if (F.pid < 0)
-        return -1;
-    if (login("admin", ADMIN_PW, F.admin, sizeof(F.admin)) || login("dev", USER_PW, F.dev, sizeof(F.dev)) ||
-        login("analyst", USER_PW, F.analyst, sizeof(F.analyst)) ||
-        login("viewer", USER_PW, F.viewer, sizeof(F.viewer)))
+    if (srvtest_login(&S, "admin", ADMIN_PW, F.admin, sizeof(F.admin)) != 200 ||
+        srvtest_login(&S, "dev", USER_PW, F.dev, sizeof(F.dev)) != 200 ||
+        srvtest_login(&S, "analyst", USER_PW, F.analyst, sizeof(F.analyst)) != 200 ||
+        srvtest_login(&S, "viewer", USER_PW, F.viewer, sizeof(F.viewer)) != 200)
         return -1;
     return 0;
 }
 
 static int group_setup(void **state)
 {
-    F.dir = testutil_mkdtemp("dashboards");
-    snprintf(F.data, sizeof(F.data), "%s/data", F.dir);
-    snprintf(F.log, sizeof(F.log), "%s/server.log", F.dir);
-    F.port = testutil_free_port();
-    if (seed_users() != 0 || start_and_login() != 0) {
-        dump_log();
+    if (srvtest_init(&S, "dashboards") != 0)
+        return -1;
+    if (seed_users() != 0 || srvtest_launch(&S, server_env) != 0 || login_all() != 0) {
+        srvtest_dump_log(&S);
         return -1;
     }
     return 0;
@@ -127,14 +97,7 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    int rc = server_stop(F.pid);
-    if (rc != 0) {
-        fprintf(stderr, "server exit status %d\n", rc);
-        dump_log();
-    }
-    testutil_rmtree(F.dir);
-    free(F.dir);
-    return rc == 0 ? 0 : -1;
+    return srvtest_stop(&S);
 }
 
 /* One request as the holder of token (NULL: anonymous). */
@@ -145,7 +108,7 @@ static void req(const char *token, const char *method, const char *path, const c
     if (token)
         snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nContent-Type: application/json\r\n",
                  token);
-    assert_int_equal(httpc_request(F.port, method, path, token ? h : NULL, body,
+    assert_int_equal(httpc_request(S.port, method, path, token ? h : NULL, body,
                                    body ? strlen(body) : 0, r),
                      0);
 }
@@ -154,11 +117,8 @@ static void assert_error(const httpc_resp_t *r, int status, const char *type, co
 {
     if (r->status != status || !strstr(r->body, needle))
         fprintf(stderr, "expected %d with '%s', got %d: %s\n", status, needle, r->status, r->body);
-    assert_int_equal(r->status, status);
+    srvtest_assert_error(r, status, type);
     json_t *j = json_loads(r->body, 0, NULL);
-    assert_non_null(j);
-    assert_string_equal(json_string_value(json_object_get(j, "status")), "error");
-    assert_string_equal(json_string_value(json_object_get(j, "errorType")), type);
     assert_non_null(strstr(json_string_value(json_object_get(j, "error")), needle));
     json_decref(j);
 }
@@ -391,9 +351,8 @@ static void test_delete(void **state)
 
 static void test_restart_keeps_layouts(void **state)
 {
-    assert_int_equal(server_stop(F.pid), 0);
-    F.pid = -1;
-    assert_int_equal(start_and_login(), 0);
+    assert_int_equal(srvtest_restart(&S, server_env), 0);
+    assert_int_equal(login_all(), 0);
     httpc_resp_t r;
     req(F.viewer, "GET", "/api/v1/dashboards/farm-1", NULL, &r);
     assert_int_equal(r.status, 200);

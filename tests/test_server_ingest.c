@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "httpc.h"
+#include "srvtest.h"
 #include "test_ingest_expocheck.h"
 #include "testutil.h"
 
@@ -24,15 +25,7 @@
 
 #define ADMIN_PW "correct-horse-battery-staple"
 
-typedef struct fixture {
-    char *dir;
-    char data[600], log[600];
-    int port;
-    pid_t pid;
-    char auth[1200]; /* "Authorization: Bearer <token>\r\n" */
-} fixture_t;
-
-static fixture_t F;
+static srvtest_t S;
 
 static char *const server_env[] = {
     "OMEGA_ADMIN_PASSWORD=" ADMIN_PW,
@@ -40,49 +33,14 @@ static char *const server_env[] = {
     NULL,
 };
 
-static void dump_log(void)
-{
-    char *log = testutil_read_file(F.log, NULL);
-    fprintf(stderr, "---- server log ----\n%s\n--------------------\n", log ? log : "(none)");
-    free(log);
-}
-
 static int group_setup(void **state)
 {
-    F.dir = testutil_mkdtemp("server-ingest");
-    snprintf(F.data, sizeof(F.data), "%s/data", F.dir);
-    snprintf(F.log, sizeof(F.log), "%s/server.log", F.dir);
-    F.port = testutil_free_port();
-    F.pid = server_start(F.port, F.data, F.log, server_env);
-    if (F.pid < 0) {
-        dump_log();
-        return -1;
-    }
-    httpc_resp_t r;
-    const char *body = "{\"username\":\"admin\",\"password\":\"" ADMIN_PW "\"}";
-    if (httpc_request(F.port, "POST", "/api/v1/auth/login", NULL, body, strlen(body), &r) != 0 ||
-        r.status != 200) {
-        dump_log();
-        return -1;
-    }
-    json_t *j = json_loads(r.body, 0, NULL);
-    snprintf(F.auth, sizeof(F.auth), "Authorization: Bearer %s\r\n",
-             json_string_value(json_object_get(j, "token")));
-    json_decref(j);
-    httpc_resp_free(&r);
-    return 0;
+    return srvtest_start_session(&S, "server-ingest", server_env, "admin", ADMIN_PW);
 }
 
 static int group_teardown(void **state)
 {
-    int rc = server_stop(F.pid);
-    if (rc != 0) {
-        fprintf(stderr, "server exit status %d\n", rc);
-        dump_log();
-    }
-    testutil_rmtree(F.dir);
-    free(F.dir);
-    return rc == 0 ? 0 : -1;
+    return srvtest_stop(&S);
 }
 
 static int64_t now_ms(void)
@@ -96,36 +54,24 @@ static int64_t now_ms(void)
 static void post(const char *path, const char *extra, const void *body, size_t len, httpc_resp_t *r)
 {
     char h[2048];
-    snprintf(h, sizeof(h), "%s%s", F.auth, extra ? extra : "");
-    assert_int_equal(httpc_request(F.port, "POST", path, h, body, len, r), 0);
+    snprintf(h, sizeof(h), "%s%s", S.auth, extra ? extra : "");
+    assert_int_equal(httpc_request(S.port, "POST", path, h, body, len, r), 0);
 }
 
 static void expect_error(const httpc_resp_t *r, int status, const char *type, const char *text)
 {
     if (r->status != status || !strstr(r->body, text))
         fail_msg("got %d %s; want %d containing \"%s\"", r->status, r->body, status, text);
-    json_t *j = json_loads(r->body, 0, NULL);
-    assert_non_null(j);
-    assert_string_equal(json_string_value(json_object_get(j, "errorType")), type);
-    json_decref(j);
+    srvtest_assert_error(r, status, type);
 }
 
 /* Instant query; returns the number of series and copies the first value into val. */
 static int query(const char *expr, char *val, size_t vlen)
 {
     char path[1024], enc[800];
-    size_t o = 0;
-    for (const char *c = expr; *c && o < sizeof(enc) - 4; c++) {
-        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-            *c == '_')
-            enc[o++] = *c;
-        else
-            o += (size_t)snprintf(enc + o, sizeof(enc) - o, "%%%02X", (unsigned char)*c);
-    }
-    enc[o] = '\0';
-    snprintf(path, sizeof(path), "/api/v1/query?query=%s", enc);
+    snprintf(path, sizeof(path), "/api/v1/query?query=%s", httpc_urlencode(expr, enc, sizeof(enc)));
     httpc_resp_t r;
-    assert_int_equal(httpc_request(F.port, "GET", path, F.auth, NULL, 0, &r), 0);
+    assert_int_equal(httpc_request(S.port, "GET", path, S.auth, NULL, 0, &r), 0);
     if (r.status != 200)
         fail_msg("query %s: %d %s", expr, r.status, r.body);
     json_t *j = json_loads(r.body, 0, NULL);
@@ -250,11 +196,11 @@ static void test_malformed_kinds_name_their_line(void **state)
 static void test_auth_and_size_errors(void **state)
 {
     httpc_resp_t r;
-    assert_int_equal(httpc_request(F.port, "POST", "/api/v1/write", NULL, "m v=1", 5, &r), 0);
+    assert_int_equal(httpc_request(S.port, "POST", "/api/v1/write", NULL, "m v=1", 5, &r), 0);
     expect_error(&r, 401, "unauthorized", "authentication required");
     httpc_resp_free(&r);
     assert_int_equal(
-        httpc_request(F.port, "POST", "/write", "Authorization: Bearer nope\r\n", "m v=1", 5, &r),
+        httpc_request(S.port, "POST", "/write", "Authorization: Bearer nope\r\n", "m v=1", 5, &r),
         0);
     assert_int_equal(r.status, 401);
     httpc_resp_free(&r);
@@ -262,11 +208,11 @@ static void test_auth_and_size_errors(void **state)
     snprintf(raw, sizeof(raw),
              "POST /api/v1/write HTTP/1.1\r\nHost: x\r\n%s"
              "Content-Length: 1000000000\r\n\r\n",
-             F.auth);
-    assert_int_equal(httpc_raw(F.port, raw, strlen(raw), &r), 0);
+             S.auth);
+    assert_int_equal(httpc_raw(S.port, raw, strlen(raw), &r), 0);
     expect_error(&r, 413, "too_large", "server.max_body_size");
     httpc_resp_free(&r);
-    assert_int_equal(httpc_request(F.port, "GET", "/api/v1/write", F.auth, NULL, 0, &r), 0);
+    assert_int_equal(httpc_request(S.port, "GET", "/api/v1/write", S.auth, NULL, 0, &r), 0);
     assert_int_equal(r.status, 405);
     httpc_resp_free(&r);
 }
@@ -298,18 +244,18 @@ static void test_api_keys_scopes(void **state)
     httpc_resp_t r;
     snprintf(h, sizeof(h), "X-API-Key: %s\r\n", ingest);
     assert_int_equal(
-        httpc_request(F.port, "POST", "/write?precision=ms", h, body, strlen(body), &r), 0);
+        httpc_request(S.port, "POST", "/write?precision=ms", h, body, strlen(body), &r), 0);
     assert_int_equal(r.status, 204);
     httpc_resp_free(&r);
     assert_int_equal(query("lpt_key_v", v, sizeof(v)), 1);
-    assert_int_equal(httpc_request(F.port, "GET", "/metrics", h, NULL, 0, &r), 0);
+    assert_int_equal(httpc_request(S.port, "GET", "/metrics", h, NULL, 0, &r), 0);
     assert_int_equal(r.status, 403);
     httpc_resp_free(&r);
-    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\n", read);
-    assert_int_equal(httpc_request(F.port, "POST", "/api/v1/write", h, body, strlen(body), &r), 0);
+    srvtest_bearer(read, h, sizeof(h));
+    assert_int_equal(httpc_request(S.port, "POST", "/api/v1/write", h, body, strlen(body), &r), 0);
     expect_error(&r, 403, "forbidden", "ingest");
     httpc_resp_free(&r);
-    assert_int_equal(httpc_request(F.port, "GET", "/metrics", h, NULL, 0, &r), 0);
+    assert_int_equal(httpc_request(S.port, "GET", "/metrics", h, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     httpc_resp_free(&r);
     free(ingest);
@@ -435,7 +381,7 @@ static void test_definitions(void **state)
     httpc_resp_free(&r);
 
     assert_int_equal(
-        httpc_request(F.port, "GET", "/api/v1/metrics/definitions", F.auth, NULL, 0, &r), 0);
+        httpc_request(S.port, "GET", "/api/v1/metrics/definitions", S.auth, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     json_t *j = json_loads(r.body, 0, NULL);
     json_t *items = json_object_get(j, "items");
@@ -467,9 +413,9 @@ static void test_definitions(void **state)
 static char *get_metrics(const char *accept, char *ctype, size_t clen)
 {
     char h[1400];
-    snprintf(h, sizeof(h), "%s%s", F.auth, accept ? accept : "");
+    snprintf(h, sizeof(h), "%s%s", S.auth, accept ? accept : "");
     httpc_resp_t r;
-    assert_int_equal(httpc_request(F.port, "GET", "/metrics", h, NULL, 0, &r), 0);
+    assert_int_equal(httpc_request(S.port, "GET", "/metrics", h, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     assert_non_null(httpc_header(&r, "content-type", ctype, clen));
     char *body = strdup(r.body);
@@ -559,7 +505,7 @@ static void test_metrics_exposition(void **state)
     free(t);
 
     httpc_resp_t r;
-    assert_int_equal(httpc_request(F.port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+    assert_int_equal(httpc_request(S.port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
     expect_error(&r, 401, "unauthorized", "authentication required");
     httpc_resp_free(&r);
 }
@@ -580,7 +526,7 @@ static void test_metrics_live_clients(void **state)
 {
     double before = live_clients();
     wsc_t c;
-    assert_int_equal(wsc_connect(&c, F.port, "/api/v1/live", "omega-live.v1"), 101);
+    assert_int_equal(wsc_connect(&c, S.port, "/api/v1/live", "omega-live.v1"), 101);
     assert_true(live_clients() == before + 1);
     wsc_close(&c);
     /* The server notices the close asynchronously: poll, bounded by count. */

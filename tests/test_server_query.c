@@ -11,10 +11,10 @@
 #include <cmocka.h>
 
 #include "httpc.h"
+#include "srvtest.h"
 #include "omega/tsdb.h"
 #include "testutil.h"
 
-#include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,26 +23,15 @@
 
 #define ADMIN_PW "correct-horse-battery-staple"
 
+static srvtest_t S;
+
 typedef struct fixture {
-    char *dir;       /* temp dir: data + log */
-    char data[600];  /* data dir */
-    char log[600];   /* server log */
-    int port;        /* loopback port */
-    pid_t pid;       /* server */
-    char auth[1200]; /* "Authorization: Bearer ...\r\n" */
-    int64_t t0;      /* first sample time, a whole minute, 30 min ago */
+    int64_t t0; /* first sample time, a whole minute, 30 min ago */
 } fixture_t;
 
 static fixture_t F;
 
 static char *const server_env[] = {"OMEGA_ADMIN_PASSWORD=" ADMIN_PW, NULL};
-
-static void dump_log(void)
-{
-    char *log = testutil_read_file(F.log, NULL);
-    fprintf(stderr, "---- server log ----\n%s\n--------------------\n", log ? log : "(none)");
-    free(log);
-}
 
 static void write_point(omega_tsdb_t *db, const char *name, const omega_label_t *l, size_t n,
                         int64_t ts, double v)
@@ -58,7 +47,7 @@ static int prefill(void)
 {
     omega_tsdb_options_t o;
     omega_tsdb_options_init(&o);
-    o.data_dir = F.data;
+    o.data_dir = S.data;
     o.sync_writes = 0;
     o.out_of_order_window_ms = 0;
     omega_tsdb_t *db = omega_tsdb_open(&o, NULL);
@@ -82,59 +71,21 @@ static int prefill(void)
 static int group_setup(void **state)
 {
     (void)state;
-    F.dir = testutil_mkdtemp("srvquery");
-    snprintf(F.data, sizeof(F.data), "%s/data", F.dir);
-    snprintf(F.log, sizeof(F.log), "%s/server.log", F.dir);
+    if (srvtest_init(&S, "srvquery") != 0)
+        return -1;
     F.t0 = (omega_now_ms() / 60000 - 30) * 60000;
     if (prefill() != 0)
         return -1;
-    F.port = testutil_free_port();
-    F.pid = server_start(F.port, F.data, F.log, server_env);
-    if (F.pid < 0) {
-        dump_log();
-        return -1;
-    }
-    httpc_resp_t r;
-    const char *body = "{\"username\":\"admin\",\"password\":\"" ADMIN_PW "\"}";
-    if (httpc_request(F.port, "POST", "/api/v1/auth/login", "Content-Type: application/json\r\n",
-                      body, strlen(body), &r) != 0 ||
-        r.status != 200) {
-        dump_log();
-        return -1;
-    }
-    json_t *j = json_loads(r.body, 0, NULL);
-    snprintf(F.auth, sizeof(F.auth), "Authorization: Bearer %s\r\n",
-             json_string_value(json_object_get(j, "token")));
-    json_decref(j);
-    httpc_resp_free(&r);
-    return 0;
+    return srvtest_launch_session(&S, server_env, "admin", ADMIN_PW);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    int rc = server_stop(F.pid);
-    if (rc != 0)
-        dump_log();
-    testutil_rmtree(F.dir);
-    free(F.dir);
-    return rc == 0 ? 0 : -1;
+    return srvtest_stop(&S);
 }
 
 /* ---- helpers ---- */
-
-static void urlenc(const char *s, char *out, size_t len)
-{
-    size_t o = 0;
-    for (; *s && o + 4 < len; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || c == '_' || c == '.' || c == '-')
-            out[o++] = (char)c;
-        else
-            o += (size_t)snprintf(out + o, len - o, "%%%02X", c);
-    }
-    out[o] = '\0';
-}
 
 /* GET path?args (args already encoded) and parse the JSON body. */
 static json_t *get(const char *path, const char *args, int want_status)
@@ -142,7 +93,7 @@ static json_t *get(const char *path, const char *args, int want_status)
     char url[8192];
     snprintf(url, sizeof(url), "%s%s%s", path, args ? "?" : "", args ? args : "");
     httpc_resp_t r;
-    assert_int_equal(httpc_request(F.port, "GET", url, F.auth, NULL, 0, &r), 0);
+    assert_int_equal(httpc_request(S.port, "GET", url, S.auth, NULL, 0, &r), 0);
     if (r.status != want_status)
         fail_msg("GET %s: status %d, want %d: %s", url, r.status, want_status, r.body);
     json_t *j = json_loads(r.body, 0, NULL);
@@ -156,8 +107,8 @@ static json_t *post_form(const char *path, const char *form, int want_status)
 {
     httpc_resp_t r;
     char hdr[1400];
-    snprintf(hdr, sizeof(hdr), "%sContent-Type: application/x-www-form-urlencoded\r\n", F.auth);
-    assert_int_equal(httpc_request(F.port, "POST", path, hdr, form, strlen(form), &r), 0);
+    snprintf(hdr, sizeof(hdr), "%sContent-Type: application/x-www-form-urlencoded\r\n", S.auth);
+    assert_int_equal(httpc_request(S.port, "POST", path, hdr, form, strlen(form), &r), 0);
     if (r.status != want_status)
         fail_msg("POST %s: status %d, want %d: %s", path, r.status, want_status, r.body);
     json_t *j = json_loads(r.body, 0, NULL);
@@ -170,7 +121,7 @@ static json_t *post_form(const char *path, const char *form, int want_status)
 static json_t *instant(const char *q, int64_t sec, int want_status)
 {
     char enc[4096], args[4200];
-    urlenc(q, enc, sizeof(enc));
+    httpc_urlencode(q, enc, sizeof(enc));
     snprintf(args, sizeof(args), "query=%s&time=%lld", enc, (long long)(F.t0 / 1000 + sec));
     return get("/api/v1/query", args, want_status);
 }
@@ -362,17 +313,17 @@ static void test_bad_requests(void **state)
     /* A POST body that is not a form. */
     httpc_resp_t r;
     char hdr[1400];
-    snprintf(hdr, sizeof(hdr), "%sContent-Type: application/json\r\n", F.auth);
+    snprintf(hdr, sizeof(hdr), "%sContent-Type: application/json\r\n", S.auth);
     assert_int_equal(
-        httpc_request(F.port, "POST", "/api/v1/query", hdr, "{\"query\":\"up\"}", 14, &r), 0);
+        httpc_request(S.port, "POST", "/api/v1/query", hdr, "{\"query\":\"up\"}", 14, &r), 0);
     assert_int_equal(r.status, 400);
     httpc_resp_free(&r);
     assert_error(post_form("/api/v1/query", "query=%ZZ", 400), "bad_data", "escape");
     /* No credentials. */
-    assert_int_equal(httpc_request(F.port, "GET", "/api/v1/query?query=up", NULL, NULL, 0, &r), 0);
+    assert_int_equal(httpc_request(S.port, "GET", "/api/v1/query?query=up", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 401);
     httpc_resp_free(&r);
-    assert_int_equal(httpc_request(F.port, "GET", "/api/v1/label/room/values", NULL, NULL, 0, &r),
+    assert_int_equal(httpc_request(S.port, "GET", "/api/v1/label/room/values", NULL, NULL, 0, &r),
                      0);
     assert_int_equal(r.status, 401);
     httpc_resp_free(&r);

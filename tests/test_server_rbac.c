@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "httpc.h"
+#include "srvtest.h"
 #include "testutil.h"
 
 #include "omega/auth.h"
@@ -46,11 +47,9 @@ static const struct {
     {"superuser", {0, 0, 0, 0, 1}},
 };
 
+static srvtest_t S;
+
 typedef struct fixture {
-    char *dir;
-    char data[600], log[600];
-    int port;
-    pid_t pid;
     unsigned char key[32];         /* the server's JWT key, read before it started */
     char tok[N_ROLES][1100];       /* a session per role */
     char key_read[128], key_ingest[128];
@@ -116,7 +115,7 @@ static int read_server_key(void)
 {
     omega_tsdb_options_t so;
     omega_tsdb_options_init(&so);
-    so.data_dir = F.data;
+    so.data_dir = S.data;
     omega_tsdb_t *db = omega_tsdb_open(&so, NULL);
     if (!db)
         return -1;
@@ -146,7 +145,7 @@ static int request(const char *method, const char *path, const char *extra, cons
      * completion for it). */
     if (!body && strcmp(method, "GET") != 0)
         body = strcmp(method, "PUT") == 0 ? "{}" : "";
-    return httpc_request(F.port, method, path, extra, body, body ? strlen(body) : 0, r);
+    return httpc_request(S.port, method, path, extra, body, body ? strlen(body) : 0, r);
 }
 
 static int status_as(const char *method, const char *path, const char *cred, int api_key_header)
@@ -155,7 +154,7 @@ static int status_as(const char *method, const char *path, const char *cred, int
     if (cred && api_key_header)
         snprintf(hdr, sizeof(hdr), "X-API-Key: %s\r\n", cred);
     else if (cred)
-        snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", cred);
+        srvtest_bearer(cred, hdr, sizeof(hdr));
     httpc_resp_t r;
     if (request(method, path, hdr, NULL, &r) != 0)
         return -1;
@@ -164,19 +163,10 @@ static int status_as(const char *method, const char *path, const char *cred, int
     return s;
 }
 
+/* Log in; tok (1100 bytes) gets the token, or "" when the login fails. Returns 0 or -1. */
 static int login(const char *user, const char *pw, char *tok)
 {
-    char body[256];
-    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", user, pw);
-    httpc_resp_t r;
-    if (request("POST", "/api/v1/auth/login", "Content-Type: application/json\r\n", body, &r))
-        return -1;
-    json_t *j = json_loads(r.body, 0, NULL);
-    snprintf(tok, 1100, "%s", r.status == 200 ? json_string_value(json_object_get(j, "token")) : "");
-    json_decref(j);
-    int s = r.status;
-    httpc_resp_free(&r);
-    return s == 200 ? 0 : -1;
+    return srvtest_login(&S, user, pw, tok, 1100) == 200 ? 0 : -1;
 }
 
 static int post_json(const char *path, const char *body, json_t **out)
@@ -208,14 +198,9 @@ static int make_key(const char *scope, char *out)
 
 static int group_setup(void **state)
 {
-    F.dir = testutil_mkdtemp("server_rbac");
-    snprintf(F.data, sizeof(F.data), "%s/data", F.dir);
-    snprintf(F.log, sizeof(F.log), "%s/server.log", F.dir);
-    if (read_server_key() != 0)
+    if (srvtest_init(&S, "server_rbac") != 0 || read_server_key() != 0)
         return -1;
-    F.port = testutil_free_port();
-    F.pid = server_start(F.port, F.data, F.log, server_env);
-    if (F.pid < 0 || login("admin", ADMIN_PW, F.tok[4]) != 0)
+    if (srvtest_launch(&S, server_env) != 0 || login("admin", ADMIN_PW, F.tok[4]) != 0)
         return -1;
     for (int i = 0; i < 4; i++) {
         char body[256], name[32];
@@ -250,15 +235,7 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    int rc = server_stop(F.pid);
-    if (rc != 0) {
-        char *log = testutil_read_file(F.log, NULL);
-        fprintf(stderr, "server exit %d\n%s\n", rc, log ? log : "");
-        free(log);
-    }
-    testutil_rmtree(F.dir);
-    free(F.dir);
-    return rc == 0 ? 0 : -1;
+    return srvtest_stop(&S);
 }
 
 static const int *allowed_for(const char *perm)
@@ -353,7 +330,7 @@ static void test_every_route_every_role(void **state)
 {
     httpc_resp_t r;
     char hdr[1200];
-    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", F.tok[4]);
+    srvtest_bearer(F.tok[4], hdr, sizeof(hdr));
     assert_int_equal(request("GET", "/api/v1/admin/routes", hdr, NULL, &r), 0);
     assert_int_equal(r.status, 200);
     json_t *j = json_loads(r.body, 0, NULL);
@@ -398,7 +375,7 @@ static char *subscribe_first_frame(const char *cred)
     wsc_t c;
     char path[400];
     snprintf(path, sizeof(path), "/api/v1/live?token=%s", cred);
-    assert_int_equal(wsc_connect(&c, F.port, path, "omega-live.v1"), 101);
+    assert_int_equal(wsc_connect(&c, S.port, path, "omega-live.v1"), 101);
     assert_int_equal(wsc_send_text(&c, "{\"type\":\"subscribe\",\"id\":\"s\",\"query\":\"vector(1)\","
                                        "\"interval_ms\":100}"),
                      0);
@@ -430,7 +407,7 @@ static void test_live_messages_use_the_same_check(void **state)
     char path[1400], *payload = NULL;
     int code = 0;
     snprintf(path, sizeof(path), "/api/v1/live?token=%s", F.revoked);
-    assert_int_equal(wsc_connect(&c, F.port, path, "omega-live.v1"), 101);
+    assert_int_equal(wsc_connect(&c, S.port, path, "omega-live.v1"), 101);
     assert_int_equal(wsc_recv(&c, 5000, &payload, NULL, &code), 8);
     assert_int_equal(code, 4401);
     free(payload);

@@ -25,29 +25,19 @@
 #include <unistd.h>
 
 #include "httpc.h"
+#include "srvtest.h"
 #include "testutil.h"
 
 #define ADMIN_PW "correct-horse-battery-staple"
 
+static srvtest_t S;
+
 typedef struct fixture {
-    char *dir;        /* temp dir: data + log */
-    char data[600];   /* data dir */
-    char log[600];    /* server log */
-    int port;         /* server port */
-    pid_t pid;        /* server pid */
     int probe_fd;     /* listener the server probes */
     int probe_port;   /* its port */
-    char token[1100]; /* admin session */
 } fixture_t;
 
 static fixture_t F;
-
-static void dump_log(const char *path)
-{
-    char *log = testutil_read_file(path, NULL);
-    fprintf(stderr, "---- server log ----\n%s\n--------------------\n", log ? log : "(none)");
-    free(log);
-}
 
 static int listener(int *port)
 {
@@ -68,28 +58,11 @@ static int listener(int *port)
     return fd;
 }
 
-static int login(int port, char *token, size_t cap)
-{
-    httpc_resp_t r;
-    const char *body = "{\"username\":\"admin\",\"password\":\"" ADMIN_PW "\"}";
-    if (httpc_request(port, "POST", "/api/v1/auth/login", "Content-Type: application/json\r\n",
-                      body, strlen(body), &r) != 0 ||
-        r.status != 200)
-        return -1;
-    json_t *j = json_loads(r.body, 0, NULL);
-    snprintf(token, cap, "%s", json_string_value(json_object_get(j, "token")));
-    json_decref(j);
-    httpc_resp_free(&r);
-    return 0;
-}
-
 /* GET path with the admin token; returns the parsed body (status in *status). */
 static json_t *get_json(const char *path, int *status)
 {
-    char hdr[1200];
     httpc_resp_t r;
-    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", F.token);
-    assert_int_equal(httpc_request(F.port, "GET", path, hdr, NULL, 0, &r), 0);
+    assert_int_equal(httpc_request(S.port, "GET", path, S.auth, NULL, 0, &r), 0);
     *status = r.status;
     json_t *j = json_loads(r.body, 0, NULL);
     if (!j)
@@ -98,26 +71,12 @@ static json_t *get_json(const char *path, int *status)
     return j;
 }
 
-static void urlencode(const char *s, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (; *s && n + 4 < cap; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '_' || ch == '-' || ch == '.')
-            out[n++] = (char)ch;
-        else
-            n += (size_t)snprintf(out + n, cap - n, "%%%02X", ch);
-    }
-    out[n] = '\0';
-}
-
 /* Number of series an instant query returns. */
 static size_t query_count(const char *expr, double *first)
 {
     char enc[1024], path[1200];
     int status;
-    urlencode(expr, enc, sizeof(enc));
+    httpc_urlencode(expr, enc, sizeof(enc));
     snprintf(path, sizeof(path), "/api/v1/query?query=%s", enc);
     json_t *j = get_json(path, &status);
     assert_int_equal(status, 200);
@@ -147,9 +106,8 @@ static int group_setup(void **state)
 {
     (void)state;
     static char probe_env[96];
-    F.dir = testutil_mkdtemp("server-system");
-    snprintf(F.data, sizeof(F.data), "%s/data", F.dir);
-    snprintf(F.log, sizeof(F.log), "%s/server.log", F.dir);
+    if (srvtest_init(&S, "server-system") != 0)
+        return -1;
     F.probe_fd = listener(&F.probe_port);
     if (F.probe_fd < 0)
         return -1;
@@ -165,16 +123,12 @@ static int group_setup(void **state)
         probe_env,
         NULL,
     };
-    F.port = testutil_free_port();
-    F.pid = server_start(F.port, F.data, F.log, env);
-    if (F.pid < 0 || login(F.port, F.token, sizeof(F.token)) != 0) {
-        dump_log(F.log);
+    if (srvtest_launch_session(&S, env, "admin", ADMIN_PW) != 0)
         return -1;
-    }
     /* The slow collector needs two passes for rates; the process scan one. */
     if (!wait_for("system_network_throughput_bytes_per_second") ||
         !wait_for("system_cpu_usage_percent")) {
-        dump_log(F.log);
+        srvtest_dump_log(&S);
         return -1;
     }
     return 0;
@@ -183,22 +137,15 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    int rc = server_stop(F.pid);
-    if (rc != 0) {
-        fprintf(stderr, "server exit status %d\n", rc);
-        dump_log(F.log);
-    }
     close(F.probe_fd);
-    testutil_rmtree(F.dir);
-    free(F.dir);
-    return rc == 0 ? 0 : -1;
+    return srvtest_stop(&S);
 }
 
 static void test_health_needs_auth_and_reports_issues(void **state)
 {
     (void)state;
     httpc_resp_t r;
-    assert_int_equal(httpc_request(F.port, "GET", "/api/v1/health", NULL, NULL, 0, &r), 0);
+    assert_int_equal(httpc_request(S.port, "GET", "/api/v1/health", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 401);
     httpc_resp_free(&r);
 
@@ -295,7 +242,7 @@ static void test_processes_list_the_server(void **state)
     int found = 0;
     json_array_foreach(json_object_get(j, "items"), i, p)
     {
-        if (json_integer_value(json_object_get(p, "pid")) != F.pid)
+        if (json_integer_value(json_object_get(p, "pid")) != S.pid)
             continue;
         found = 1;
         assert_string_equal(json_string_value(json_object_get(p, "name")), "omega-monitor");
@@ -397,29 +344,22 @@ static void test_every_collector_reaches_the_store(void **state)
 static void test_process_monitoring_off(void **state)
 {
     (void)state;
-    char data[700], log[700], token[1100];
-    snprintf(data, sizeof(data), "%s/data-off", F.dir);
-    snprintf(log, sizeof(log), "%s/server-off.log", F.dir);
+    srvtest_t off;
     char *const env[] = {"OMEGA_ADMIN_PASSWORD=" ADMIN_PW,
                          "OMEGA_SYSTEM_MONITOR_ENABLE_PROCESS_MONITORING=false",
                          "OMEGA_SYSTEM_MONITOR_ENABLE_DISK_MONITORING=false", NULL};
-    int port = testutil_free_port();
-    pid_t pid = server_start(port, data, log, env);
-    if (pid < 0)
-        dump_log(log);
-    assert_true(pid > 0);
-    assert_int_equal(login(port, token, sizeof(token)), 0);
-    char hdr[1200];
+    assert_int_equal(srvtest_start_session(&off, "server-system-off", env, "admin", ADMIN_PW), 0);
+    assert_true(off.pid > 0);
     httpc_resp_t r;
-    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", token);
-    assert_int_equal(httpc_request(port, "GET", "/api/v1/system/processes", hdr, NULL, 0, &r), 0);
+    assert_int_equal(
+        httpc_request(off.port, "GET", "/api/v1/system/processes", off.auth, NULL, 0, &r), 0);
     assert_int_equal(r.status, 503);
     assert_non_null(strstr(r.body, "enable_process_monitoring"));
     httpc_resp_free(&r);
-    assert_int_equal(httpc_request(port, "GET", "/api/v1/health", hdr, NULL, 0, &r), 0);
+    assert_int_equal(httpc_request(off.port, "GET", "/api/v1/health", off.auth, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     httpc_resp_free(&r);
-    assert_int_equal(server_stop(pid), 0);
+    assert_int_equal(srvtest_stop(&off), 0);
 }
 
 int main(void)

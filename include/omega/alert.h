@@ -103,8 +103,8 @@ int omega_alert_rule_delete(omega_alert_engine_t *e, const char *id, omega_error
  * webhook {url, headers?, secret?, timeout?}; email {to:[..], from, smtp_url, username?,
  * password?, timeout?}; sms {url, method, body_template, to:[..], headers?, content_type?}.
  * Secrets (secret, password) are returned as "********". */
-int omega_alert_channel_put(omega_alert_engine_t *e, const char *id, const char *json,
-                            char **out, omega_error_t *err);
+int omega_alert_channel_put(omega_alert_engine_t *e, const char *id, const char *json, char **out,
+                            omega_error_t *err);
 int omega_alert_channel_list(omega_alert_engine_t *e, char **out, omega_error_t *err);
 int omega_alert_channel_delete(omega_alert_engine_t *e, const char *id, omega_error_t *err);
 /* Send a test notification to the channel now, on the calling thread (bounded by the
@@ -142,17 +142,17 @@ int omega_alert_ack(omega_alert_engine_t *e, const char *alert_id, const char *b
 
 /* Counters for /metrics and diagnostics. */
 typedef struct omega_alert_stats {
-    uint64_t evaluations;           /* evaluation passes completed */
-    int64_t last_eval_duration_ns;  /* duration of the latest pass */
+    uint64_t evaluations;            /* evaluation passes completed */
+    int64_t last_eval_duration_ns;   /* duration of the latest pass */
     uint64_t eval_duration_ns_total; /* sum over all passes */
-    uint64_t rule_errors;           /* rule evaluations that failed */
-    uint64_t rules;                 /* rules loaded (built-in included) */
-    uint64_t active;                /* pending + firing alerts */
-    uint64_t firing;                /* firing alerts */
-    uint64_t notifications_sent;    /* deliveries that succeeded */
-    uint64_t notifications_failed;  /* delivery attempts that failed */
-    uint64_t notifications_dropped; /* given up after the retry window */
-    uint64_t queue_depth;           /* notifications waiting */
+    uint64_t rule_errors;            /* rule evaluations that failed */
+    uint64_t rules;                  /* rules loaded (built-in included) */
+    uint64_t active;                 /* pending + firing alerts */
+    uint64_t firing;                 /* firing alerts */
+    uint64_t notifications_sent;     /* deliveries that succeeded */
+    uint64_t notifications_failed;   /* delivery attempts that failed */
+    uint64_t notifications_dropped;  /* given up after the retry window */
+    uint64_t queue_depth;            /* notifications waiting */
 } omega_alert_stats_t;
 
 void omega_alert_stats(omega_alert_engine_t *e, omega_alert_stats_t *out);

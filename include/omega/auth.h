@@ -29,20 +29,20 @@ int omega_role_parse(const char *name, omega_role_t *out);
 #define OMEGA_ROLE_BIT(r) (1u << (unsigned)(r))
 
 typedef struct omega_auth_options {
-    int64_t token_ttl_ms;     /* lifetime of issued JWTs (default 12 h) */
-    int64_t clock_skew_ms;    /* tolerance on exp/iat/nbf checks (default 60 s) */
-    uint32_t min_password_len;/* minimum password length (default 8) */
-    uint32_t admin_roles;     /* OMEGA_ROLE_BITs with admin rights (default admin, superuser) */
-    uint32_t viewer_roles;    /* OMEGA_ROLE_BITs keeping their non-admin table rights
-                                 (default developer, analyst); see omega_auth_role_allows() */
-    omega_role_t default_role;/* role of users created without one (default viewer) */
-    uint32_t user_max_failures;  /* failed logins per user per window (default 5) */
-    int64_t user_window_ms;      /* per-user window (default 5 min) */
-    uint32_t addr_max_failures;  /* failed logins per client address per window (default 20) */
-    int64_t addr_window_ms;      /* per-address window (default 1 min) */
-    int audit_enabled;           /* 1: omega_auth_audit() records (default 1) */
-    int64_t audit_retention_ms;  /* audit entries older than this are pruned (default 90 d) */
-    unsigned audit_categories;   /* OMEGA_AUDIT_* bits recorded (default all) */
+    int64_t token_ttl_ms;       /* lifetime of issued JWTs (default 12 h) */
+    int64_t clock_skew_ms;      /* tolerance on exp/iat/nbf checks (default 60 s) */
+    uint32_t min_password_len;  /* minimum password length (default 8) */
+    uint32_t admin_roles;       /* OMEGA_ROLE_BITs with admin rights (default admin, superuser) */
+    uint32_t viewer_roles;      /* OMEGA_ROLE_BITs keeping their non-admin table rights
+                                   (default developer, analyst); see omega_auth_role_allows() */
+    omega_role_t default_role;  /* role of users created without one (default viewer) */
+    uint32_t user_max_failures; /* failed logins per user per window (default 5) */
+    int64_t user_window_ms;     /* per-user window (default 5 min) */
+    uint32_t addr_max_failures; /* failed logins per client address per window (default 20) */
+    int64_t addr_window_ms;     /* per-address window (default 1 min) */
+    int audit_enabled;          /* 1: omega_auth_audit() records (default 1) */
+    int64_t audit_retention_ms; /* audit entries older than this are pruned (default 90 d) */
+    unsigned audit_categories;  /* OMEGA_AUDIT_* bits recorded (default all) */
 } omega_auth_options_t;
 
 /* Audit event categories (security.audit_logging.audit_events). */
@@ -93,14 +93,14 @@ int omega_auth_username_valid(const char *name);
 
 /* A user as stored, without the password hash. */
 typedef struct omega_user_info {
-    char username[65];     /* [A-Za-z0-9_.@-]{1,64} */
-    omega_role_t role;     /* current role */
-    int disabled;          /* 1: login refused and the user's tokens fail verification */
-    int64_t created_at_ms; /* Unix ms */
-    int64_t updated_at_ms; /* Unix ms of the last change */
+    char username[65];       /* [A-Za-z0-9_.@-]{1,64} */
+    omega_role_t role;       /* current role */
+    int disabled;            /* 1: login refused and the user's tokens fail verification */
+    int64_t created_at_ms;   /* Unix ms */
+    int64_t updated_at_ms;   /* Unix ms of the last change */
     int64_t tokens_after_ms; /* tokens issued before this Unix ms time are refused
                                 (set by a password change; 0 = none) */
-    char email[255];       /* optional contact address, "" when none */
+    char email[255];         /* optional contact address, "" when none */
 } omega_user_info_t;
 
 /* Look up a user into *out. Returns 0, OMEGA_ENOENT (no such user, or a bad name),
@@ -139,19 +139,18 @@ int omega_auth_user_create(omega_auth_t *a, const char *username, const char *pa
 /* Every user, sorted by name, into *out (a malloc'd array the caller frees with free(),
  * NULL when there are none) and their number into *n. Returns 0, OMEGA_ECORRUPT (a record
  * is unreadable) or OMEGA_EIO. */
-int omega_auth_user_list(omega_auth_t *a, omega_user_info_t **out, size_t *n,
-                         omega_error_t *err);
+int omega_auth_user_list(omega_auth_t *a, omega_user_info_t **out, size_t *n, omega_error_t *err);
 
 /* The role of users created without one (options.default_role). Any thread. */
 omega_role_t omega_auth_default_role(const omega_auth_t *a);
 
 /* Changes to one user, applied together or not at all. */
 typedef struct omega_user_update {
-    int set_role;          /* 1: change the role to `role` */
-    omega_role_t role;     /* new role when set_role */
-    const char *password;  /* new password (policy of omega_auth_user_add), NULL: keep */
-    int disabled;          /* -1 keep, 0 enable, 1 disable */
-    const char *email;     /* new address, "" clears, NULL keeps */
+    int set_role;         /* 1: change the role to `role` */
+    omega_role_t role;    /* new role when set_role */
+    const char *password; /* new password (policy of omega_auth_user_add), NULL: keep */
+    int disabled;         /* -1 keep, 0 enable, 1 disable */
+    const char *email;    /* new address, "" clears, NULL keeps */
 } omega_user_update_t;
 
 /* Initialise u to "change nothing". */
@@ -219,8 +218,7 @@ int omega_auth_refresh(omega_auth_t *a, const omega_principal_t *who, omega_toke
  * it from now on, across restarts (KV "revoked/<jti>", removed once expired; a copy is kept
  * in memory so verification needs no storage read). Revoking twice is not an error.
  * Returns 0, OMEGA_EINVAL (bad jti) or OMEGA_EIO. */
-int omega_auth_revoke(omega_auth_t *a, const char *jti, int64_t expires_at_ms,
-                      omega_error_t *err);
+int omega_auth_revoke(omega_auth_t *a, const char *jti, int64_t expires_at_ms, omega_error_t *err);
 
 /* ---- Login rate limits ---- */
 
@@ -303,9 +301,8 @@ int omega_auth_audit(omega_auth_t *a, const omega_audit_event_t *ev, omega_error
  * action or category equals event; oldest first, at most limit entries. A non-zero return
  * from cb stops the walk and is returned. Otherwise 0 or OMEGA_EIO. */
 typedef int (*omega_audit_cb)(void *ctx, const char *json, size_t len);
-int omega_auth_audit_query(omega_auth_t *a, int64_t since_ms, int64_t until_ms,
-                           const char *event, size_t limit, omega_audit_cb cb, void *ctx,
-                           omega_error_t *err);
+int omega_auth_audit_query(omega_auth_t *a, int64_t since_ms, int64_t until_ms, const char *event,
+                           size_t limit, omega_audit_cb cb, void *ctx, omega_error_t *err);
 
 /* Check the whole chain: sequence numbers consecutive, each prev the SHA-256 of the entry
  * before (the first one's, the anchor's), every entry parseable. *checked gets the number
@@ -315,14 +312,15 @@ int omega_auth_audit_verify(omega_auth_t *a, size_t *checked, omega_error_t *err
 
 /* ---- PII masking ---- */
 
-#define OMEGA_PII_EMAIL 1u  /* name@example.org -> [EMAIL] */
-#define OMEGA_PII_IPV4  2u  /* 192.0.2.1 -> [IPV4] */
-#define OMEGA_PII_IPV6  4u  /* 2001:db8::1 -> [IPV6] (8 groups, or fewer with "::") */
-#define OMEGA_PII_PHONE 8u  /* +44 20 7946 0958, (555) 123-4567, 555-123-4567 -> [PHONE] */
-#define OMEGA_PII_CARD  16u /* 13..19 digits (spaces/dashes allowed), issuer digit 2..6,
-                               Luhn-valid -> [CARD] */
-#define OMEGA_PII_HOME  32u /* /home/alice, /Users/alice, C:\Users\alice -> .../[USER] */
-#define OMEGA_PII_ALL   63u /* every kind */
+#define OMEGA_PII_EMAIL 1u /* name@example.org -> [EMAIL] */
+#define OMEGA_PII_IPV4  2u /* 192.0.2.1 -> [IPV4] */
+#define OMEGA_PII_IPV6  4u /* 2001:db8::1 -> [IPV6] (8 groups, or fewer with "::") */
+#define OMEGA_PII_PHONE 8u /* +44 20 7946 0958, (555) 123-4567, 555-123-4567 -> [PHONE] */
+#define OMEGA_PII_CARD                                                                             \
+    16u                    /* 13..19 digits (spaces/dashes allowed), issuer digit 2..6,            \
+                              Luhn-valid -> [CARD] */
+#define OMEGA_PII_HOME 32u /* /home/alice, /Users/alice, C:\Users\alice -> .../[USER] */
+#define OMEGA_PII_ALL  63u /* every kind */
 
 /* A copy of in with every detected item of the kinds in `kinds` (OMEGA_PII_* bits)
  * replaced by its placeholder; the kinds found go to *found (may be NULL). Detection is
@@ -385,7 +383,7 @@ int omega_auth_apikey_verify(omega_auth_t *a, const char *key, omega_principal_t
 
 /* A credential from a request: API keys (starting with OMEGA_APIKEY_PREFIX) go to
  * omega_auth_apikey_verify(), anything else to omega_auth_verify(). */
-int omega_auth_verify_credential(omega_auth_t *a, const char *credential,
-                                 omega_principal_t *out, omega_error_t *err);
+int omega_auth_verify_credential(omega_auth_t *a, const char *credential, omega_principal_t *out,
+                                 omega_error_t *err);
 
 #endif

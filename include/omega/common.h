@@ -31,11 +31,11 @@ const char *omega_strerror(int rc);
 /* Why something failed, for a person: fixed buffers, no heap (jansson's json_error_t).
  * Functions that take an `omega_error_t *err` fill it on failure when err != NULL. */
 typedef struct omega_error {
-    int code;           /* the OMEGA_E* status returned alongside */
-    int line;           /* 1-based line in the input, 0 when not applicable */
-    int column;         /* 1-based column, 0 when not applicable */
-    char path[128];     /* dotted JSON path or field name, "" when not applicable */
-    char message[256];  /* one sentence, no trailing newline */
+    int code;          /* the OMEGA_E* status returned alongside */
+    int line;          /* 1-based line in the input, 0 when not applicable */
+    int column;        /* 1-based column, 0 when not applicable */
+    char path[128];    /* dotted JSON path or field name, "" when not applicable */
+    char message[256]; /* one sentence, no trailing newline */
 } omega_error_t;
 
 /* Fill err (if non-NULL) with code and a printf-style message; returns code. */

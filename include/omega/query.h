@@ -145,9 +145,9 @@ typedef struct omega_query_strings {
  * [start_ms, end_ms] count (0 for an open end). n_match == 0 means every series (only the
  * label helpers accept that). Returns 0, OMEGA_EINVAL (a selector does not parse; err names
  * it), OMEGA_E2BIG (more than max_series results; 0 = no limit) or a storage error. */
-int omega_query_series(omega_tsdb_t *db, const char *const *match, size_t n_match,
-                       int64_t start_ms, int64_t end_ms, size_t max_series,
-                       omega_query_labelsets_t **out, omega_error_t *err);
+int omega_query_series(omega_tsdb_t *db, const char *const *match, size_t n_match, int64_t start_ms,
+                       int64_t end_ms, size_t max_series, omega_query_labelsets_t **out,
+                       omega_error_t *err);
 /* Label names (with "__name__") of those series. */
 int omega_query_label_names(omega_tsdb_t *db, const char *const *match, size_t n_match,
                             int64_t start_ms, int64_t end_ms, omega_query_strings_t **out,

@@ -7,6 +7,8 @@
 
 #include "omega/config.h"
 
+#include <stdio.h>
+
 /* Run `omega-monitor serve` with cfg (ownership passes to the server). Blocks until
  * SIGINT or SIGTERM, then shuts down cleanly (collectors stopped, sockets closed, storage
  * flushed). Returns the process exit code: 0 after a clean stop, 1 on a start failure
@@ -18,5 +20,11 @@ int omega_server_run(omega_config_t *cfg);
  * while a server holds the directory. Passwords are read from standard input. cfg stays
  * the caller's. Returns the process exit code (0 done, 1 failed, 2 usage). */
 int omega_server_user_command(omega_config_t *cfg, int argc, char **argv);
+
+/* `omega-monitor --data-integrity`: open the store in cfg's data dir (the server must be
+ * stopped), check every chunk and the audit chain, and print a report to out (corrupt ranges
+ * named by series and time). Returns the exit code: 0 intact, 1 damage found, 2 the store
+ * or the audit log could not be opened. */
+int omega_server_data_integrity(omega_config_t *cfg, FILE *out);
 
 #endif

@@ -123,9 +123,8 @@ typedef int (*omega_tsdb_bucket_cb)(void *ctx, const omega_series_t *series,
  * buckets whose start lies in [bucket_start(start_ms), end_ms]. Errors as for
  * omega_tsdb_select, plus OMEGA_EINVAL for an unknown tier. Thread-safe. */
 int omega_tsdb_select_tier(omega_tsdb_t *db, omega_tsdb_tier_t tier,
-                           const omega_matcher_t *matchers, size_t n_matchers,
-                           int64_t start_ms, int64_t end_ms, omega_tsdb_bucket_cb cb, void *ctx,
-                           omega_error_t *err);
+                           const omega_matcher_t *matchers, size_t n_matchers, int64_t start_ms,
+                           int64_t end_ms, omega_tsdb_bucket_cb cb, void *ctx, omega_error_t *err);
 
 /* Start (UTC) of the tier bucket holding ts. Pure function. */
 int64_t omega_tsdb_bucket_start(omega_tsdb_tier_t tier, int64_t ts);
@@ -133,6 +132,27 @@ int64_t omega_tsdb_bucket_start(omega_tsdb_tier_t tier, int64_t ts);
 /* Bring every tier up to date with the sealed chunks now (blocking; the background
  * thread does the same on its own). Returns 0, OMEGA_EINVAL for NULL, or OMEGA_EIO. */
 int omega_tsdb_rollup_run(omega_tsdb_t *db, omega_error_t *err);
+
+/* ---- Integrity ---- */
+
+/* What omega_tsdb_verify found. */
+typedef struct omega_tsdb_integrity {
+    uint64_t chunks;         /* chunks read */
+    uint64_t samples;        /* samples in the chunks that passed */
+    uint64_t corrupt_chunks; /* chunks failing their CRC32C or format checks */
+} omega_tsdb_integrity_t;
+
+/* Called once per corrupt chunk with its series id and the chunk's key time (ms). */
+typedef void (*omega_tsdb_corrupt_cb)(void *ctx, uint64_t series_id, int64_t chunk_ts_ms);
+
+/* Read every sealed chunk with RocksDB block checksums verified and check each chunk's
+ * CRC and format (blocking, a full scan: diagnostics only, never the event loop). Fills
+ * *out, calls cb (may be NULL) for each corrupt chunk and goes on. Returns 0 when all is
+ * well, OMEGA_ECORRUPT when chunks are corrupt (err counts them and names the first),
+ * OMEGA_EIO when RocksDB itself reports damage (err carries its message, which names the
+ * file), OMEGA_EINVAL for NULL db/out. Never crashes on damaged data. */
+int omega_tsdb_verify(omega_tsdb_t *db, omega_tsdb_integrity_t *out, omega_tsdb_corrupt_cb cb,
+                      void *ctx, omega_error_t *err);
 
 /* Counters for diagnostics and /metrics. */
 typedef struct omega_tsdb_stats {
@@ -172,8 +192,8 @@ int omega_kv_put(omega_tsdb_t *db, omega_kv_space_t space, const void *key, size
 
 /* Read key. On 0, *val is a malloc'd copy (NUL-terminated one past *vlen for convenience)
  * that the caller frees with free(). Returns OMEGA_ENOENT when absent. */
-int omega_kv_get(omega_tsdb_t *db, omega_kv_space_t space, const void *key, size_t klen,
-                 char **val, size_t *vlen, omega_error_t *err);
+int omega_kv_get(omega_tsdb_t *db, omega_kv_space_t space, const void *key, size_t klen, char **val,
+                 size_t *vlen, omega_error_t *err);
 
 /* Delete key (absent is not an error). */
 int omega_kv_delete(omega_tsdb_t *db, omega_kv_space_t space, const void *key, size_t klen,

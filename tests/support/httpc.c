@@ -158,6 +158,21 @@ const char *httpc_header(const httpc_resp_t *r, const char *name, char *buf, siz
     return buf;
 }
 
+char *httpc_urlencode(const char *s, char *out, size_t len)
+{
+    size_t o = 0;
+    for (; *s && o + 4 < len; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isalnum(c) || c == '_' || c == '-' || c == '.')
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, len - o, "%%%02X", c);
+    }
+    if (len)
+        out[o] = '\0';
+    return out;
+}
+
 int wsc_connect(wsc_t *c, int port, const char *path, const char *subprotocol)
 {
     memset(c, 0, sizeof(*c));

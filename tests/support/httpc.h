@@ -24,6 +24,10 @@ int httpc_raw(int port, const char *raw, size_t len, httpc_resp_t *out);
 void httpc_resp_free(httpc_resp_t *r);
 /* Value of header `name` (lower-case) copied into buf, or NULL. */
 const char *httpc_header(const httpc_resp_t *r, const char *name, char *buf, size_t len);
+/* Percent-encode s for a URL query into out (len bytes, always NUL-terminated): ASCII
+ * letters, digits and "_-." stay, every other byte becomes %XX; stops early rather than
+ * overflow. Returns out. */
+char *httpc_urlencode(const char *s, char *out, size_t len);
 
 typedef struct wsc {
     int fd;          /* socket, -1 when closed */
