@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Evaluator core: walks the tree over every step at once (each node yields a scalar per
  * step or series with a value per step), reads storage in exactly one place (eval_fetch,
- * where tier selection plugs in), enforces the sample budget and the deadline, and
+ * which hands coarse steps to tiers.c), enforces the sample budget and the deadline, and
  * evaluates selectors, literals and unary minus. Functions, aggregations and binary
  * operators live in functions.c, aggregate.c and binop.c. */
 #include "query_int.h"
@@ -77,15 +77,19 @@ static int on_series(void *ctx, const omega_series_t *s, const omega_sample_t *s
     r->lbl = lset_from_series(s);
     r->samples = omega_malloc((n ? n : 1) * sizeof(omega_sample_t));
     memcpy(r->samples, samples, n * sizeof(omega_sample_t));
+    r->agg = NULL;
     r->n = n;
     return 0;
 }
 
-int eval_fetch(evaluator_t *ev, const node_t *sel, int64_t mint, int64_t maxt, raw_series_t **out,
-               size_t *n)
+int eval_fetch(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint, int64_t maxt,
+               raw_series_t **out, size_t *n)
 {
-    /* Tier selection plugs in here: ev->step and sel->range_ms say which resolution is
-     * enough, [mint, maxt] which tiers cover the range. Today every read is raw. */
+    /* A step (and range) of at least a tier's resolution may read that tier (tiers.c);
+     * finer queries read raw samples exactly as before. */
+    int tier = tier_choose(ev, sel, use);
+    if (tier != 0)
+        return tier_fetch(ev, sel, use, tier, mint, maxt, out, n);
     fetch_ctx_t c = {.ev = ev};
     omega_error_t serr;
     omega_error_clear(&serr);
@@ -108,6 +112,7 @@ void raw_series_free(raw_series_t *r, size_t n)
     for (size_t i = 0; i < n; i++) {
         lset_free(&r[i].lbl);
         free(r[i].samples);
+        free(r[i].agg);
     }
     free(r);
 }
@@ -125,8 +130,8 @@ static int eval_vector_sel(evaluator_t *ev, const node_t *n, qvalue_t *out)
     raw_series_t *raw = NULL;
     size_t nr = 0;
     int64_t last = ev_time(ev, ev->n_steps - 1);
-    int rc = eval_fetch(ev, n, ev->start - n->offset_ms - ev->lookback_ms, last - n->offset_ms,
-                        &raw, &nr);
+    int rc = eval_fetch(ev, n, FETCH_INSTANT, ev->start - n->offset_ms - ev->lookback_ms,
+                        last - n->offset_ms, &raw, &nr);
     if (rc != 0)
         return rc;
     out->type = VT_VECTOR;
@@ -140,8 +145,9 @@ static int eval_vector_sel(evaluator_t *ev, const node_t *n, qvalue_t *out)
             if (k == 0)
                 continue;
             const omega_sample_t *sm = &raw[i].samples[k - 1];
-            /* 2.42 keeps a sample exactly lookback old: the window is [ref - 5m, ref]. */
-            if (sm->ts_ms < ref - ev->lookback_ms || is_stale(sm->value))
+            /* 2.42 keeps a sample exactly lookback old: the window is [ref - 5m, ref]
+             * (a bucket's last value: [ref - resolution, ref]). */
+            if (sm->ts_ms < ref - point_lookback(ev, &raw[i], k - 1) || is_stale(sm->value))
                 continue;
             s->val[st] = sm->value;
             s->has[st] = 1;

@@ -152,9 +152,47 @@ static double over_time(func_id_t f, const omega_sample_t *w, size_t n)
     }
 }
 
-/* One step of a range function over window w (n >= 0 samples); 1 when it yields a value. */
-static int range_step(const node_t *call, const omega_sample_t *w, size_t n, int64_t t, int64_t ref,
-                      double param, double *out)
+/* *_over_time over points of which some are rollup buckets: the buckets' aggregates
+ * combine (avg = sum / count; min and max skip NaN as min_over_time does). */
+static double agg_over_time(func_id_t f, const omega_sample_t *w, const point_agg_t *a, size_t n)
+{
+    double sum = 0, cnt = 0, mn = a[0].min, mx = a[0].max;
+    for (size_t i = 0; i < n; i++) {
+        sum += a[i].sum;
+        cnt += (double)a[i].count;
+        if (a[i].min < mn || isnan(mn))
+            mn = a[i].min;
+        if (a[i].max > mx || isnan(mx))
+            mx = a[i].max;
+    }
+    switch (f) {
+    case F_AVG_OT:
+        return sum / cnt;
+    case F_MIN_OT:
+        return mn;
+    case F_MAX_OT:
+        return mx;
+    case F_SUM_OT:
+        return sum;
+    case F_COUNT_OT:
+        return cnt;
+    default:
+        return w[n - 1].value;
+    }
+}
+
+static int has_buckets(const point_agg_t *a, size_t n)
+{
+    for (size_t i = 0; a && i < n; i++)
+        if (a[i].res_ms != 0)
+            return 1;
+    return 0;
+}
+
+/* One step of a range function over window w (n >= 0 samples, a NULL or their aggregates);
+ * 1 when it yields a value. */
+static int range_step(const node_t *call, const omega_sample_t *w, const point_agg_t *a, size_t n,
+                      int64_t t, int64_t ref, double param, double *out)
 {
     const node_t *m = call->func->id == F_QUANTILE_OT ? call->args[1] : call->args[0];
     int64_t rs = ref - m->range_ms;
@@ -194,21 +232,48 @@ static int range_step(const node_t *call, const omega_sample_t *w, size_t n, int
     default:
         if (n == 0)
             return 0;
-        *out = over_time(call->func->id, w, n);
+        /* Windows of raw samples only keep Prometheus' exact arithmetic. */
+        *out = has_buckets(a, n) ? agg_over_time(call->func->id, w, a, n)
+                                 : over_time(call->func->id, w, n);
         return 1;
     }
 }
 
-static size_t drop_stale(omega_sample_t *s, size_t n)
+/* Drop staleness markers (raw samples only: a bucket's aggregates stay), keeping the
+ * aggregates parallel. Returns the samples left. */
+static size_t drop_stale(omega_sample_t *s, point_agg_t *a, size_t n)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t bits;
         memcpy(&bits, &s[i].value, sizeof(bits));
-        if (bits != 0x7ff0000000000002ULL)
-            s[o++] = s[i];
+        if (bits == 0x7ff0000000000002ULL && (!a || a[i].res_ms == 0))
+            continue;
+        if (a)
+            a[o] = a[i];
+        s[o++] = s[i];
     }
     return o;
+}
+
+/* Which rollup data a range function can use (tiers.c picks the tier). */
+static fetch_use_t range_use(func_id_t f)
+{
+    switch (f) {
+    case F_AVG_OT:
+    case F_MIN_OT:
+    case F_MAX_OT:
+    case F_SUM_OT:
+    case F_COUNT_OT:
+    case F_LAST_OT:
+        return FETCH_RANGE_AGG;
+    case F_RATE:
+    case F_INCREASE:
+    case F_DELTA:
+        return FETCH_RANGE_LAST;
+    default:
+        return FETCH_RAW;
+    }
 }
 
 static int eval_range_func(evaluator_t *ev, const node_t *n, qvalue_t *out)
@@ -222,10 +287,11 @@ static int eval_range_func(evaluator_t *ev, const node_t *n, qvalue_t *out)
     raw_series_t *raw = NULL;
     size_t nr = 0;
     int64_t last = ev_time(ev, ev->n_steps - 1);
-    rc = eval_fetch(ev, m, ev->start - m->offset_ms - m->range_ms, last - m->offset_ms, &raw, &nr);
+    rc = eval_fetch(ev, m, range_use(n->func->id), ev->start - m->offset_ms - m->range_ms,
+                    last - m->offset_ms, &raw, &nr);
     out->type = VT_VECTOR;
     for (size_t i = 0; i < nr && rc == 0; i++) {
-        raw[i].n = drop_stale(raw[i].samples, raw[i].n);
+        raw[i].n = drop_stale(raw[i].samples, raw[i].agg, raw[i].n);
         lset_t lbl = lset_dup(&raw[i].lbl);
         if (n->func->id != F_LAST_OT)
             lset_drop(&lbl, "__name__");
@@ -239,8 +305,9 @@ static int eval_range_func(evaluator_t *ev, const node_t *n, qvalue_t *out)
             while (lo < hi && raw[i].samples[lo].ts_ms < ref - m->range_ms)
                 lo++;
             double p = param.scalar ? param.scalar[st] : 0;
+            const point_agg_t *a = raw[i].agg ? raw[i].agg + lo : NULL;
             s->has[st] =
-                (uint8_t)range_step(n, raw[i].samples + lo, hi - lo, t, ref, p, &s->val[st]);
+                (uint8_t)range_step(n, raw[i].samples + lo, a, hi - lo, t, ref, p, &s->val[st]);
         }
     }
     raw_series_free(raw, nr);

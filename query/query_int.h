@@ -201,12 +201,31 @@ typedef struct qvalue {
     char *str;         /* VT_STRING */
 } qvalue_t;
 
-/* Raw samples of one stored series. */
+/* What the samples behind one fetched point add up to: a raw sample (res_ms 0, count 1,
+ * sum = min = max = its value) or a rollup bucket (res_ms its tier's resolution). */
+typedef struct point_agg {
+    double sum, min, max; /* of the samples */
+    uint64_t count;       /* samples */
+    int64_t res_ms;       /* 0 for a raw sample, else the bucket's tier resolution */
+} point_agg_t;
+
+/* Samples of one stored series. On a tier read, samples[i] is a bucket's last sample
+ * (time and value) and agg[i] its aggregates; on a raw read agg is NULL. */
 typedef struct raw_series {
     lset_t lbl;              /* labels with __name__ */
     omega_sample_t *samples; /* ascending, owned */
+    point_agg_t *agg;        /* NULL, or n entries parallel to samples (owned) */
     size_t n;                /* samples */
 } raw_series_t;
+
+/* How a selector's samples are used, which decides whether rollup tiers may serve it
+ * (tiers.c, docs/api.md "Automatic tier selection"). */
+typedef enum fetch_use {
+    FETCH_RAW,       /* raw samples only (bare range selectors, irate, deriv, quantile...) */
+    FETCH_INSTANT,   /* instant selector: a bucket's last value may stand in */
+    FETCH_RANGE_AGG, /* avg/min/max/sum/count/last_over_time: bucket aggregates */
+    FETCH_RANGE_LAST /* rate/increase/delta: buckets' last values */
+} fetch_use_t;
 
 typedef struct evaluator {
     omega_tsdb_t *db;     /* store */
@@ -227,9 +246,22 @@ static inline int64_t ev_time(const evaluator_t *ev, size_t i)
 int eval_node(evaluator_t *ev, const node_t *n, qvalue_t *out);
 void qvalue_free(qvalue_t *v);
 /* Fetch every series of a selector with samples in [mint, maxt] (the one place the engine
- * reads storage). */
-int eval_fetch(evaluator_t *ev, const node_t *sel, int64_t mint, int64_t maxt, raw_series_t **out,
-               size_t *n);
+ * reads storage): raw samples, or for a range query whose step (and range) fit a rollup
+ * tier, raw samples merged with that tier's buckets (tiers.c). */
+int eval_fetch(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint, int64_t maxt,
+               raw_series_t **out, size_t *n);
+/* The coarsest tier usable for sel read as use (0 = raw only). */
+int tier_choose(const evaluator_t *ev, const node_t *sel, fetch_use_t use);
+/* Raw samples merged with the buckets of every tier up to tier (tiers.c). */
+int tier_fetch(evaluator_t *ev, const node_t *sel, fetch_use_t use, int tier, int64_t mint,
+               int64_t maxt, raw_series_t **out, size_t *n);
+/* The lookback an instant selector applies to point i of r. */
+static inline int64_t point_lookback(const evaluator_t *ev, const raw_series_t *r, size_t i)
+{
+    if (r->agg && r->agg[i].res_ms > ev->lookback_ms)
+        return r->agg[i].res_ms;
+    return ev->lookback_ms;
+}
 void raw_series_free(raw_series_t *r, size_t n);
 /* Charge n samples/points against the budget and check the deadline. */
 int eval_charge(evaluator_t *ev, uint64_t n);

@@ -235,7 +235,9 @@ static http_response_t *h_defs_post(app_t *app, const http_request_t *req,
     if (rc == OMEGA_EEXIST)
         return http_response_error(409, "conflict", "%s", err.message);
     if (rc != 0)
-        return http_response_error(rc == OMEGA_ENOSPC ? 507 : 500, "internal", "%s", err.message);
+        return http_response_error(rc == OMEGA_ENOSPC ? 507 : 500,
+                                   rc == OMEGA_ENOSPC ? "storage_full" : "internal", "%s",
+                                   err.message);
     omega_buf_t b;
     omega_buf_init(&b, 0);
     omega_metric_def_to_json(&def, &b);

@@ -112,6 +112,9 @@ void app_tsdb_options(const omega_config_t *cfg, omega_tsdb_options_t *o)
     o->daily_retention_ms = cfg->retention.daily_aggregates_retention_ms;
     o->weekly_retention_ms = cfg->retention.weekly_aggregates_retention_ms;
     o->monthly_retention_ms = cfg->retention.monthly_aggregates_retention_ms;
+    o->max_storage_size = cfg->performance_monitor.storage_configuration.max_storage_size;
+    o->backup_dir = cfg->storage.backup_dir;
+    o->backup_interval_ms = cfg->performance_monitor.storage_configuration.backup_interval_ms;
 }
 
 static int open_storage(app_t *app)
@@ -234,6 +237,71 @@ static int start_collectors(app_t *app, collect_state_t *cs)
     return 0;
 }
 
+/* What a live config change replaced: kept until stop because readers may still hold it. */
+struct app_retired {
+    omega_config_t *cfg;
+    omega_collector_t *collector[2];
+    struct app_retired *next;
+};
+
+static void retire(app_t *app, omega_config_t *cfg, omega_collector_t *c0, omega_collector_t *c1)
+{
+    struct app_retired *r = calloc(1, sizeof(*r));
+    if (!r)
+        abort();
+    *r = (struct app_retired){.cfg = cfg, .collector = {c0, c1}, .next = app->retired};
+    app->retired = r;
+}
+
+/* Stop the collectors' runners and retire the collectors (the config stays). */
+static void retire_collectors(app_t *app)
+{
+    collect_state_t *cs = app->collect;
+    app->sysmon = NULL;
+    omega_collect_runner_stop(cs->runner[0]);
+    omega_collect_runner_stop(cs->runner[1]);
+    retire(app, NULL, cs->collector[0], cs->collector[1]);
+    cs->runner[0] = cs->runner[1] = NULL;
+    cs->collector[0] = cs->collector[1] = NULL;
+}
+
+int app_config_apply(app_t *app, omega_config_t *next, int collectors)
+{
+    if (app->stopping) {
+        omega_config_destroy(next);
+        return OMEGA_EAGAIN;
+    }
+    omega_config_t *old = app->cfg;
+    if (collectors) {
+        retire_collectors(app);
+        app->cfg = next;
+        if (start_collectors(app, app->collect) != 0) {
+            retire_collectors(app);
+            app->cfg = old;
+            omega_config_destroy(next);
+            if (start_collectors(app, app->collect) != 0)
+                omega_log_error("cannot restart the system collectors with the old settings");
+            return OMEGA_EIO;
+        }
+    }
+    app->cfg = next;
+    retire(app, old, NULL, NULL);
+    omega_log_set_level(omega_config_log_level(next));
+    return 0;
+}
+
+static void free_retired(app_t *app)
+{
+    while (app->retired) {
+        struct app_retired *r = app->retired;
+        app->retired = r->next;
+        omega_collector_destroy(r->collector[0]);
+        omega_collector_destroy(r->collector[1]);
+        omega_config_destroy(r->cfg);
+        free(r);
+    }
+}
+
 typedef struct signal_waiter {
     app_t *app;
     sigset_t set;
@@ -256,6 +324,7 @@ static int start_http(app_t *app)
 {
     omega_error_t err;
     omega_error_clear(&err);
+    resolve_web_root(app); /* after app_config_restore(): the stored document may set it */
     app->hub = hub_create(app, (size_t)app->cfg->server.live_queue_limit,
                           (size_t)app->cfg->server.live_max_clients);
     app->workers = workers_start(app, (int)app->cfg->server.worker_threads, 1024, router_handle);
@@ -304,10 +373,12 @@ static int start_alerts(app_t *app)
 
 static void stop_all(app_t *app, collect_state_t *cs)
 {
-    omega_alert_stop(app->alerts); /* its events go to the hub: stop it first */
+    omega_alert_stop(app->alerts);      /* its events go to the hub: stop it first */
+    pthread_mutex_lock(&app->cfg_lock); /* a config change may be restarting collectors */
     omega_collect_runner_stop(cs->runner[0]);
     omega_collect_runner_stop(cs->runner[1]);
     app->sysmon = NULL;
+    pthread_mutex_unlock(&app->cfg_lock);
     hub_stop(app->hub);
     workers_stop(app->workers);
     http_server_destroy(app);
@@ -318,6 +389,7 @@ static void stop_all(app_t *app, collect_state_t *cs)
     omega_auth_destroy(app->auth);
     omega_tsdb_close(app->db);
     omega_config_destroy(app->cfg);
+    free_retired(app);
 }
 
 int omega_server_run(omega_config_t *cfg)
@@ -328,6 +400,8 @@ int omega_server_run(omega_config_t *cfg)
     memset(&cs, 0, sizeof(cs));
     app.cfg = cfg;
     app.started_ms = omega_now_ms();
+    app.collect = &cs;
+    pthread_mutex_init(&app.cfg_lock, NULL);
 
     /* Signals go to the waiter thread only: block them before any thread starts. A signal
      * that arrives during start-up stays pending until the waiter runs. */
@@ -339,16 +413,16 @@ int omega_server_run(omega_config_t *cfg)
     pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    resolve_web_root(&app);
     int rc = 1;
-    if (open_storage(&app) == 0 && open_auth(&app) == 0 && start_http(&app) == 0 &&
-        start_alerts(&app) == 0 && start_collectors(&app, &cs) == 0) {
+    if (open_storage(&app) == 0 && app_config_restore(&app) == 0 && open_auth(&app) == 0 &&
+        start_http(&app) == 0 && start_alerts(&app) == 0 && start_collectors(&app, &cs) == 0) {
         pthread_t sig_thread;
         if (pthread_create(&sig_thread, NULL, signal_main, &sw) == 0) {
-            printf("omega-monitor: serving http://%s/  (dashboard files: %s)\n", cfg->server.listen,
-                   app.web_root);
+            printf("omega-monitor: serving http://%s/  (dashboard files: %s)\n",
+                   app.cfg->server.listen, app.web_root);
             fflush(stdout);
-            omega_log_info("listening on %s, data in %s", cfg->server.listen, cfg->server.data_dir);
+            omega_log_info("listening on %s, data in %s", app.cfg->server.listen,
+                           app.cfg->server.data_dir);
             http_server_run(&app);
             rc = 0;
             pthread_kill(sig_thread, SIGUSR1); /* wakes it if the loop ended on its own */
@@ -358,6 +432,7 @@ int omega_server_run(omega_config_t *cfg)
         }
     }
     stop_all(&app, &cs);
+    pthread_mutex_destroy(&app.cfg_lock);
     omega_log_info("stopped cleanly");
     return rc;
 }

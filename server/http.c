@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The libwebsockets HTTP side: context and mounts (static web root, /api, /healthz),
+/* The libwebsockets HTTP side: context and mounts (static web root, /api, /healthz), TLS,
  * turning each request into an http_request_t for the worker pool, collecting bodies
  * within the size limit, and writing the worker's response back in pieces. Nothing here
  * decides what a request means; routes.c does, on a worker thread. */
@@ -334,9 +334,20 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+/* lws's dummy HTTP handler, except for client certificates (mutual TLS): lws asks protocol
+ * 0 and accepts whatever it answers, and the dummy answers "accept". Here OpenSSL's own
+ * verdict against server.tls.client_ca (len = preverify_ok) decides. */
+static int first_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                          size_t len)
+{
+    if (reason == LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION)
+        return len ? 0 : 1;
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
 static const struct lws_protocols protocols[] = {
     /* First: lws sends unmatched requests here, so misses become plain 404s. */
-    {"http-only", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
+    {"http-only", first_callback, 0, 0, 0, NULL, 0},
     {"omega-http", http_callback, sizeof(http_pss_t), 0, 0, NULL, 0},
     {"omega-live.v1", NULL, 0, 0, 0, NULL, 0}, /* replaced by live_protocol at create */
     {NULL, NULL, 0, 0, 0, NULL, 0},
@@ -355,6 +366,19 @@ static const struct lws_protocol_vhost_options hdr_csp = {
     &hdr_nosniff, NULL, "content-security-policy:",
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"};
+
+/* With TLS on, HSTS goes first in the same list: browsers then refuse plain HTTP to this
+ * host for a year. Without TLS it is not sent (browsers ignore it over plain HTTP, so
+ * the redirect of redirect_http carrying it is harmless). */
+static const struct lws_protocol_vhost_options hdr_hsts = {
+    &hdr_csp, NULL, "strict-transport-security:", "max-age=31536000"};
+
+/* TLS 1.2 suites with forward secrecy and AEAD only (TLS 1.3 keeps OpenSSL's default list,
+ * which is already AEAD-only). */
+#define TLS12_CIPHERS                                                                              \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 static const struct lws_protocol_vhost_options mime_mjs = {NULL, NULL, ".mjs", "text/javascript"};
 
@@ -426,6 +450,41 @@ static int parse_listen(const char *listen, char *host, size_t hlen, int *port)
     return *port > 0 && *port < 65536 ? 0 : -1;
 }
 
+/* server.tls onto the vhost: certificate and key, TLS 1.2 or newer with the suites above,
+ * client certificates against client_ca when set (mutual TLS), HSTS, and the plain-HTTP
+ * redirect on the same port when redirect_http is on. */
+static int setup_tls(const app_t *app, struct lws_context_creation_info *info, omega_error_t *err)
+{
+    const omega_config_server_t *s = &app->cfg->server;
+    if (!s->tls.enabled)
+        return 0;
+    /* lws only logs a bad CA file and then serves anyway: check every file first. */
+    omega_error_t why;
+    memset(&why, 0, sizeof(why));
+    int rc = omega_auth_tls_check_files(s->tls.cert, s->tls.key, s->tls.client_ca, &why);
+    if (rc != 0) {
+        char field[160];
+        snprintf(field, sizeof(field), "server.tls.%s", why.path);
+        return omega_error_set_path(err, rc, field, "%s", why.message);
+    }
+    /* Without DO_SSL_GLOBAL_INIT on the vhost itself lws silently serves plain HTTP. */
+    info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info->ssl_cert_filepath = s->tls.cert;
+    info->ssl_private_key_filepath = s->tls.key;
+    info->ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+                            SSL_OP_NO_TLSv1_1 | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION;
+    info->ssl_cipher_list = TLS12_CIPHERS;
+    info->headers = &hdr_hsts;
+    if (s->tls.client_ca[0]) {
+        info->ssl_ca_filepath = s->tls.client_ca;
+        info->options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
+    }
+    if (s->tls.redirect_http)
+        info->options |=
+            LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT | LWS_SERVER_OPTION_REDIRECT_HTTP_TO_HTTPS;
+    return 0;
+}
+
 int http_server_create(app_t *app, omega_error_t *err)
 {
     static char host[256];
@@ -452,7 +511,16 @@ int http_server_create(app_t *app, omega_error_t *err)
     if (strchr(host, ':') == NULL)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.vhost_name = "omega";
+    int rc = setup_tls(app, &info, err);
+    if (rc != 0)
+        return rc;
     app->lws = lws_create_context(&info);
+    if (!app->lws && app->cfg->server.tls.enabled)
+        return omega_error_set_path(err, OMEGA_EIO, "server.tls",
+                                    "cannot serve TLS on %s (address in use or not available, or "
+                                    "OpenSSL refused the certificate, key or client CA: see the "
+                                    "lws error above)",
+                                    app->cfg->server.listen);
     if (!app->lws)
         return omega_error_set_path(err, OMEGA_EIO, "server.listen",
                                     "cannot listen on %s (address in use or not available)",

@@ -39,7 +39,7 @@ static const route_table_t api_base_routes = {base_routes,
 static const route_table_t *const tables[] = {
     &api_base_routes,   &api_auth_routes,   &api_users_routes,  &api_keys_routes,
     &api_audit_routes,  &api_query_routes,  &api_ingest_routes, &api_dashboards_routes,
-    &api_alerts_routes, &api_system_routes,
+    &api_alerts_routes, &api_system_routes, &api_config_routes,
 };
 
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))

@@ -76,7 +76,8 @@ typedef struct workers workers_t;
 typedef struct live_hub live_hub_t;
 
 struct app {
-    omega_config_t *cfg;                    /* effective config (owned) */
+    omega_config_t *_Atomic cfg;            /* effective config (owned); replaced only by
+                                               app_config_apply(), old ones live until stop */
     omega_tsdb_t *db;                       /* store (owned) */
     omega_auth_t *auth;                     /* users and tokens (owned) */
     struct omega_alert_engine *alerts;      /* alert rules and delivery (owned) */
@@ -89,7 +90,23 @@ struct app {
                                                NULL when off or not started yet (set by
                                                app.c, read by api_system.c's workers) */
     atomic_int stopping;                    /* set once by the signal thread */
+    struct collect_state *collect;          /* the system collectors (app.c) */
+    pthread_mutex_t cfg_lock;               /* serialises config changes and collector stop */
+    struct app_retired *retired;            /* configs and collectors replaced live; freed at
+                                               stop (app.c) */
 };
+
+/* Install next (owned from now on) as the effective config; the caller holds
+ * app->cfg_lock. Sets the log level and, with collectors non-zero, restarts the system
+ * collectors with next's options. The old config and collectors stay alive until the
+ * server stops (readers may still hold them). Returns 0, OMEGA_EAGAIN when the server is
+ * stopping, or OMEGA_EIO when the collectors cannot start (the old config and collectors
+ * are then back in place and next is destroyed). Worker threads. app.c. */
+int app_config_apply(app_t *app, omega_config_t *next, int collectors);
+/* At start, after the store opened: merge the document persisted by PUT /api/v1/config
+ * under the file/env/flag config (docs/api.md "Config") and make it effective. Returns 0
+ * (a missing or unusable stored document is logged and ignored). api_config.c. */
+int app_config_restore(app_t *app);
 
 /* ---- Routes: one table per API area (api_*.c), dispatched by routes.c ---- */
 
@@ -150,6 +167,7 @@ extern const route_table_t api_ingest_routes;     /* api_ingest.c */
 extern const route_table_t api_dashboards_routes; /* api_dashboards.c */
 extern const route_table_t api_alerts_routes;     /* api_alerts.c */
 extern const route_table_t api_system_routes;     /* api_system.c */
+extern const route_table_t api_config_routes;     /* api_config.c */
 
 /* Find the route, capture its path parameters into req->params, authenticate, authorise,
  * run the handler (worker threads). */

@@ -158,6 +158,19 @@ typedef struct storage_rollup {
     int ready;                /* locks initialised */
 } storage_rollup_t;
 
+/* The storage (lifecycle) thread: size limit checks and periodic backups (limits.c). */
+typedef struct storage_life {
+    pthread_t thread;         /* the thread */
+    pthread_mutex_t lock;     /* guards stop */
+    pthread_cond_t cond;      /* signalled by stop */
+    pthread_mutex_t run_lock; /* one limit pass at a time */
+    int stop;                 /* the thread must exit */
+    int running;              /* thread started */
+    int ready;                /* locks initialised */
+    _Atomic int full;         /* over max_storage_size with nothing left to drop */
+    char *backup_dir;         /* owned: options.backup_dir or <data_dir>/backups */
+} storage_life_t;
+
 /* State of one tier's retention compaction filter. */
 typedef struct storage_tier_filter {
     omega_tsdb_t *db;       /* the store */
@@ -193,7 +206,18 @@ struct omega_tsdb {
     storage_tier_filter_t tier_state[4];                  /* h1..mo1 filter states */
     rocksdb_compactionfilter_t *tier_filter[4];           /* h1..mo1 retention filters */
     _Atomic uint64_t samples_written;                     /* samples acknowledged since open */
+    storage_life_t life;                                  /* limit checks and backups */
 };
+
+/* limits.c: the lifecycle thread (start after open, stop before close) and the
+ * size of the data directory as omega_tsdb_stats counts it. */
+int storage_life_start(omega_tsdb_t *db);
+void storage_life_stop(omega_tsdb_t *db);
+uint64_t storage_disk_bytes(omega_tsdb_t *db);
+/* tsdb.c: mkdir -p (0 or an errno value). */
+int storage_mkdir_p(const char *path);
+/* backup.c: remove a directory tree (0 or an errno value). */
+int storage_rmtree(const char *path);
 
 /* tsdb.c: translate a RocksDB error string at the boundary: log it with `what`, free it,
  * fill err and return OMEGA_EIO (OMEGA_ENOSPC when the disk is full). */

@@ -128,7 +128,7 @@ static void retention_filter_destroy(void *state)
 /* ---- open / close ---- */
 
 /* mkdir -p; returns 0 or an errno value. */
-static int mkdir_p(const char *path)
+int storage_mkdir_p(const char *path)
 {
     char buf[4096];
     if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
@@ -307,7 +307,7 @@ omega_tsdb_t *omega_tsdb_open(const omega_tsdb_options_t *o, omega_error_t *err)
         omega_error_set(err, OMEGA_EINVAL, "storage: data_dir is empty");
         return NULL;
     }
-    int e = mkdir_p(o->data_dir);
+    int e = storage_mkdir_p(o->data_dir);
     if (e) {
         omega_log_error("storage: cannot create %s: %s", o->data_dir, strerror(e));
         omega_error_set(err, OMEGA_EIO, "cannot create data directory %s: %s", o->data_dir,
@@ -333,8 +333,8 @@ omega_tsdb_t *omega_tsdb_open(const omega_tsdb_options_t *o, omega_error_t *err)
         storage_index_init(db, err) != 0 || storage_heads_load(db, err) != 0 ||
         (upgrade && put_format(db, err) != 0))
         goto fail;
-    if (storage_rollup_start(db) != 0) {
-        omega_error_set(err, OMEGA_EIO, "storage: cannot start the rollup thread");
+    if (storage_rollup_start(db) != 0 || storage_life_start(db) != 0) {
+        omega_error_set(err, OMEGA_EIO, "storage: cannot start the storage threads");
         goto fail;
     }
     omega_log_info("storage: opened %s (series %llu)", db->data_dir,
@@ -387,6 +387,7 @@ void omega_tsdb_close(omega_tsdb_t *db)
 {
     if (!db)
         return;
+    storage_life_stop(db);
     storage_rollup_stop(db);
     if (db->rdb && db->heads.ready) {
         omega_error_t err;
@@ -478,12 +479,18 @@ void omega_tsdb_stats(omega_tsdb_t *db, omega_tsdb_stats_t *out)
     out->samples_written = atomic_load(&db->samples_written);
     out->head_samples = atomic_load(&db->heads.head_samples);
     out->chunks_written = atomic_load(&db->heads.chunks_written);
+    out->disk_bytes = storage_disk_bytes(db);
+}
+
+uint64_t storage_disk_bytes(omega_tsdb_t *db)
+{
+    uint64_t total = 0;
     for (int i = 0; i < STORAGE_CF_COUNT; i++) {
         uint64_t v = 0;
         if (rocksdb_property_int_cf(db->rdb, db->cf[i], "rocksdb.live-sst-files-size", &v) == 0)
-            out->disk_bytes += v;
+            total += v;
     }
-    out->disk_bytes += wal_bytes(db->data_dir);
+    return total + wal_bytes(db->data_dir);
 }
 
 int omega_tsdb_flush(omega_tsdb_t *db, omega_error_t *err)

@@ -249,6 +249,12 @@ int omega_tsdb_write(omega_tsdb_t *db, const omega_point_t *points, size_t n, om
         return omega_error_set(err, OMEGA_EINVAL, "storage: no database or no points");
     if (n == 0)
         return 0;
+    if (atomic_load(&db->life.full))
+        return omega_error_set(err, OMEGA_ENOSPC,
+                               "storage full: the data directory holds more than %llu bytes "
+                               "and no old data is left to drop "
+                               "(performance_monitor.storage_configuration.max_storage_size)",
+                               (unsigned long long)db->opts.max_storage_size);
     write_plan_t plan = {0};
     rocksdb_writebatch_t *wb = NULL;
     uint64_t seq = 0;

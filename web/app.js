@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Dashboard entry point: login/logout, the header (role, navigation, theme), and the hash
 // router that starts and stops one view controller at a time (#/live, #/history, #/compare,
-// #/dashboards[/<id>], #/kiosk, #/admin). Returns to login when the token expires or the
+// #/dashboards[/<id>], #/alerts[/<tab>], #/kiosk, #/admin[/<tab>]). Returns to login when the token expires or the
 // server rejects it. Exposes read-only test hooks window.__omegaLive and window.__omega.
 
 import { setUnauthorizedHandler } from './js/api.js';
 import { AdminView } from './js/admin.js';
+import { AlertsView } from './js/alerts.js';
 import { CompareView } from './js/compare.js';
 import { Dashboard } from './js/dashboard.js';
 import { DashboardsView } from './js/dashboards.js';
@@ -19,9 +20,9 @@ const $ = (id) => document.getElementById(id);
 const WINDOW_KEY = 'omega.window.min';
 const WINDOWS_MIN = [1, 5, 15, 60];
 const SECTIONS = {
-  live: 'live-view', history: 'history-view', compare: 'compare-view', dashboards: 'dashboards-view', admin: 'admin-view',
+  live: 'live-view', history: 'history-view', compare: 'compare-view', dashboards: 'dashboards-view', alerts: 'alerts-view', admin: 'admin-view',
 };
-const ROUTES = { live: {}, history: {}, compare: {}, dashboards: {}, kiosk: {}, admin: { admin: true } };
+const ROUTES = { live: {}, history: {}, compare: {}, dashboards: {}, alerts: {}, kiosk: {}, admin: { admin: true } };
 
 let view = null; // {name, ctl}
 let expiryTimer = 0;
@@ -143,8 +144,11 @@ function showRoute(route) {
     case 'kiosk':
       ctl = new KioskView({ route, token, onAuthFailed, onExit: () => router.go('#/live') });
       break;
+    case 'alerts':
+      ctl = new AlertsView({ route, role: role(), username: currentSession()?.username ?? null, token, onAuthFailed });
+      break;
     case 'admin':
-      ctl = new AdminView();
+      ctl = new AdminView({ role: role(), tab: route.arg });
       break;
     default:
       return;

@@ -386,4 +386,28 @@ int omega_auth_apikey_verify(omega_auth_t *a, const char *key, omega_principal_t
 int omega_auth_verify_credential(omega_auth_t *a, const char *credential, omega_principal_t *out,
                                  omega_error_t *err);
 
+/* ---- TLS ---- */
+
+/* Buffer size for a SHA-256 fingerprint as "AB:CD:...": 32 bytes * 3 characters. */
+#define OMEGA_TLS_FINGERPRINT_MAX 96
+
+/* A development certificate for `serve --tls-self-signed`. When cert_path or key_path is
+ * missing, writes a new EC P-256 key (PEM, PKCS#8, mode 0600) to key_path and a
+ * self-signed certificate (PEM, CN=localhost, subjectAltName localhost, 127.0.0.1 and ::1,
+ * valid 30 days) to cert_path, creating missing parent directories with mode 0700. When
+ * both exist they are kept as they are. Either way, fingerprint (len bytes, at least
+ * OMEGA_TLS_FINGERPRINT_MAX) gets the SHA-256 fingerprint of the certificate at cert_path
+ * as upper-case hex pairs joined by ':'. Returns 0, OMEGA_EINVAL (a too small buffer or
+ * an existing file that is no PEM certificate) or OMEGA_EIO (a file or OpenSSL failure),
+ * with err filled. Thread-safe; does not take ownership of anything. */
+int omega_auth_tls_self_signed(const char *cert_path, const char *key_path, char *fingerprint,
+                               size_t len, omega_error_t *err);
+
+/* Check TLS files before serving them: cert_path must hold a PEM certificate, key_path a
+ * PEM private key that belongs to it, and ca_path (NULL or "" = none) at least one PEM
+ * certificate. Returns 0, or OMEGA_EINVAL with err->path "cert", "key" or "client_ca"
+ * naming the file at fault and err->message saying why. Thread-safe. */
+int omega_auth_tls_check_files(const char *cert_path, const char *key_path, const char *ca_path,
+                               omega_error_t *err);
+
 #endif

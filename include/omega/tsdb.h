@@ -38,6 +38,13 @@ typedef struct omega_tsdb_options {
     int64_t daily_retention_ms;     /* d1 buckets */
     int64_t weekly_retention_ms;    /* w1 buckets */
     int64_t monthly_retention_ms;   /* mo1 buckets */
+    uint64_t max_storage_size;      /* bytes the data dir may hold (live SST + WAL, as
+                                       stats.disk_bytes); over it the oldest data is
+                                       dropped, then sample writes fail; 0 = unlimited */
+    const char *backup_dir;         /* where backups go; NULL or "" = <data_dir>/backups
+                                       (borrowed during open) */
+    int64_t backup_interval_ms;     /* automatic backup period; 0 = none */
+    uint32_t backup_keep;           /* newest backups kept in backup_dir; 0 = 7 */
 } omega_tsdb_options_t;
 
 /* Fill o with defaults: data_dir "data", 24 h retention, 1 h out-of-order window,
@@ -176,6 +183,36 @@ int omega_tsdb_flush(omega_tsdb_t *db, omega_error_t *err);
  * invisible to reads, are then removed from disk (chunks partly expired are trimmed).
  * Returns 0, OMEGA_EINVAL when db is NULL, or the sealing error. */
 int omega_tsdb_compact(omega_tsdb_t *db, omega_error_t *err);
+
+/* ---- Storage limit and backups (docs/storage.md, "Limits and backups") ---- */
+
+/* Bring the data directory under options.max_storage_size now (blocking; a background
+ * thread does the same every few seconds). While over the limit it deletes, oldest first,
+ * raw chunks, then h1, d1, w1 and mo1 rollup buckets (each round drops the oldest quarter
+ * of the time span the column family holds) and compacts them away. Returns 0 when under
+ * the limit (or no limit), OMEGA_ENOSPC when nothing is left to drop (sample writes then
+ * fail with OMEGA_ENOSPC until space is freed; reads and KV writes keep working),
+ * OMEGA_EINVAL for NULL db, OMEGA_EIO from the engine. Thread-safe. */
+int omega_tsdb_enforce_limit(omega_tsdb_t *db, omega_error_t *err);
+
+/* Write a consistent RocksDB checkpoint of the store into <dir>/<UTC time
+ * YYYYMMDDTHHMMSSZ> (dir NULL or "" = options.backup_dir, else <data_dir>/backups;
+ * created if missing), then delete the oldest backups in that directory beyond
+ * options.backup_keep. path_out (path_len bytes, may be NULL) gets the new backup's path.
+ * Returns 0, OMEGA_EINVAL (NULL db), OMEGA_EIO/OMEGA_ENOSPC (err names the path).
+ * Thread-safe; writers keep going while it runs. */
+int omega_tsdb_backup(omega_tsdb_t *db, const char *dir, char *path_out, size_t path_len,
+                      omega_error_t *err);
+
+/* Restore the backup in backup_path into data_dir. Refuses a data_dir another process
+ * (a running server) holds open, and one that exists and is not empty unless force (then
+ * its contents are replaced, except a "backups" subdirectory). The files are copied into
+ * <data_dir>.restore-tmp, verified (opened as a store, every chunk checked), then moved
+ * into place; on any error data_dir is left as it was. Returns 0, OMEGA_ENOENT (no such
+ * backup), OMEGA_EEXIST (target in use, or not empty without force), OMEGA_ECORRUPT (not
+ * a backup, or the copy fails to open or verify), OMEGA_EIO, OMEGA_EINVAL. Blocking. */
+int omega_tsdb_restore(const char *backup_path, const char *data_dir, int force,
+                       omega_error_t *err);
 
 /* ---- Key-value facade for the other modules (no RocksDB types leak out) ---- */
 

@@ -96,8 +96,8 @@ await run('dashboards', 150_000, async (s) => {
     const other = await s.context.newPage();
     s.watch(other);
     await other.goto(`${URL_}/#/dashboards/${id}?var-cpu=0`);
-    await other.getByLabel('Username').fill(DEV.username);
-    await other.getByLabel('Password').fill(DEV.password);
+    await other.getByLabel('Username', { exact: true }).fill(DEV.username);
+    await other.getByLabel('Password', { exact: true }).fill(DEV.password);
     await other.getByRole('button', { name: 'Sign in' }).click();
     await other.locator('#dash-pane').waitFor({ state: 'visible' });
     await until(async () => (await other.locator('.dpanel[data-type="table"] tbody tr').count()) > 0, 6000, 'table empty in the shared view');

@@ -176,8 +176,8 @@ export class Session {
   async login(page, user = USER, password = PASSWORD, hash = '') {
     await page.goto(`${URL_}/${hash}`, { waitUntil: 'load' });
     await page.locator('#login-view').waitFor({ state: 'visible' });
-    await page.getByLabel('Username').fill(user);
-    await page.getByLabel('Password').fill(password);
+    await page.getByLabel('Username', { exact: true }).fill(user);
+    await page.getByLabel('Password', { exact: true }).fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     // "attached": in kiosk mode the unhidden nav is still not displayed (no chrome).
     await page.locator('#nav:not([hidden]), #login-error:not([hidden])').first().waitFor({ state: 'attached' });

@@ -21,8 +21,8 @@ await run('live', 150_000, async (s) => {
   await s.check('(a) a wrong password shows the server error and stays on login', async () => {
     await page.goto(`${URL_}/`, { waitUntil: 'load' });
     await page.locator('#login-view').waitFor({ state: 'visible' });
-    await page.getByLabel('Username').fill(USER);
-    await page.getByLabel('Password').fill(`${PASSWORD}-wrong`);
+    await page.getByLabel('Username', { exact: true }).fill(USER);
+    await page.getByLabel('Password', { exact: true }).fill(`${PASSWORD}-wrong`);
     const provoked = s.expectConsoleError('the wrong-password request answered 401',
       /^Failed to load resource: .*\b401\b.*\/api\/v1\/auth\/login\b/, 1);
     const answer = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login'));
@@ -44,7 +44,7 @@ await run('live', 150_000, async (s) => {
 
   let liveShownAt = 0;
   await s.check('(b) a real login opens the live page', async () => {
-    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('#live-view:not([hidden]), #login-error:not([hidden])').first().waitFor();
     if (await page.locator('#login-error').isVisible()) {

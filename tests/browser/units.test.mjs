@@ -19,6 +19,8 @@ const panels = await load('panels.js');
 const compare = await load('compare.js');
 const exporter = await load('export.js');
 const router = await load('router.js');
+const cfg = await load('config_form.js');
+const manage = await load('alert_manage.js');
 
 let passed = 0;
 let failed = 0;
@@ -111,6 +113,48 @@ check('parseHash and role rules', () => {
   eq(router.parseHash('').view, '', 'empty');
   eq([router.isAdminRole('admin'), router.isAdminRole('viewer'), router.isAdminRole(null)], [true, false, false], 'admin');
   eq(['viewer', 'developer', 'analyst', 'admin', 'superuser'].map(router.canEditRole), [false, true, true, true, true], 'edit');
+});
+
+check('config editor: kinds, range checks, dotted paths', () => {
+  eq(['object', 'boolean', 'integer', 'number', 'duration', 'size', 'string list', 'enum list', 'template map', 'string']
+    .map((type) => cfg.kindOf({ type, values: type === 'enum list' ? ['a'] : undefined })),
+  ['object', 'bool', 'int', 'number', 'measure', 'measure', 'lines', 'enumlist', 'json', 'text'], 'kinds');
+  eq(cfg.kindOf({ type: 'enum', values: ['a', 'b'] }), 'enum', 'enum');
+  const f = { type: 'integer', min: 1, max: 10, unit: 's' };
+  eq(cfg.parseField(f, '5'), { value: 5 }, 'in range');
+  eq(cfg.parseField(f, '0'), { error: 'At least 1 s.' }, 'below min');
+  eq(cfg.parseField(f, '11'), { error: 'At most 10 s.' }, 'above max');
+  eq(cfg.parseField(f, '2.5'), { error: 'Enter a whole number.' }, 'not whole');
+  eq(cfg.parseField(f, ''), { error: 'Enter a number.' }, 'empty');
+  eq(cfg.parseField({ type: 'number', min: 0, exclusive_min: true }, '0'), { error: 'More than 0.' }, 'exclusive min');
+  eq(cfg.parseField({ type: 'number', max: 1 }, '0.5'), { value: 0.5 }, 'double');
+  eq(cfg.parseField({ type: 'duration', unit: 's', min: 1 }, '30'), { value: 30 }, 'duration number');
+  eq(cfg.parseField({ type: 'duration', unit: 's', min: 1 }, '0'), { error: 'At least 1 s.' }, 'duration below min');
+  eq(cfg.parseField({ type: 'duration' }, '5m'), { value: '5m' }, 'duration text is the server\'s to judge');
+  eq(cfg.parseField({ type: 'size' }, ''), { error: 'Enter a size.' }, 'empty size');
+  eq(cfg.parseField({ type: 'string list' }, 'a\n\n b '), { value: ['a', 'b'] }, 'lines');
+  eq(cfg.parseField({ type: 'enum list', values: ['x', 'y'] }, ['y']), { value: ['y'] }, 'enum list');
+  eq(cfg.parseField({ type: 'template map' }, '{"a":1}'), { value: { a: 1 } }, 'json');
+  eq(cfg.parseField({ type: 'template map' }, '{a'), { error: 'Enter valid JSON.' }, 'bad json');
+  const doc = { server: { listen: 'x' } };
+  eq(cfg.getPath(doc, 'server.listen'), 'x', 'get');
+  eq(cfg.getPath(doc, 'server.nope.deeper'), undefined, 'get absent');
+  cfg.setPath(doc, 'alerting.cooldowns.system', 600);
+  eq(doc.alerting, { cooldowns: { system: 600 } }, 'set creates objects');
+});
+
+check('alert editors: matchers, label pairs, field named in an API message', () => {
+  eq(manage.parseMatcher('alertname="High CPU"'), { name: 'alertname', op: '=', value: 'High CPU' }, 'quoted');
+  eq(manage.parseMatcher('sev=~warn.*'), { name: 'sev', op: '=~', value: 'warn.*' }, 'regex, bare');
+  eq(manage.parseMatcher('a!="x\\"y"'), { name: 'a', op: '!=', value: 'x"y' }, 'escaped quote');
+  eq(manage.parseMatcher('not a matcher'), null, 'bad');
+  eq(manage.parsePairs('team=ci, env = prod'), { team: 'ci', env: 'prod' }, 'pairs');
+  let threw = false;
+  try { manage.parsePairs('oops'); } catch { threw = true; }
+  eq(threw, true, 'bad pair');
+  eq(manage.fieldInMessage('expr: 1:10: parse error', ['warning', 'expr']), 'expr', 'expr');
+  eq(manage.fieldInMessage('critical must not be less severe than warning', ['expr', 'critical', 'warning']), 'critical', 'first named');
+  eq(manage.fieldInMessage('bad request', ['expr']), '', 'none');
 });
 
 console.log(`${passed} passed, ${failed} failed`);

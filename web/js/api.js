@@ -81,6 +81,7 @@ export async function api(path, o = {}) {
   if (!res.ok || (json && json.status === 'error')) {
     const msg = json && typeof json.error === 'string' && json.error ? json.error : `HTTP ${res.status}`;
     const err = new ApiError(res.status, (json && json.errorType) || 'http', msg);
+    err.body = json; // the whole error document (e.g. invalid_config's "problems")
     if (res.status === 401) onUnauthorized(err);
     if (err.absent) absent.set(absentKey, { until: Date.now() + ABSENT_TTL_MS, err });
     throw err;

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Automatic tier selection: picks the coarsest rollup tier a selector's step and range
+ * allow, reads raw samples and every tier up to it, and merges them per series so that each
+ * bucket is served by the finest source holding all of its samples (docs/api.md). */
+#include "query_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HOUR_MS  3600000LL
+#define DAY_MS   (24 * HOUR_MS)
+#define WEEK_MS  (7 * DAY_MS)
+#define MONTH_MS (31 * DAY_MS) /* longest calendar month: mo1 fits only steps this long */
+
+/* One point of a source: a raw sample or a bucket, with the span it covers. */
+typedef struct tpoint {
+    int64_t start, end; /* covered time [start, end) */
+    omega_sample_t s;   /* last sample */
+    point_agg_t a;      /* aggregates */
+} tpoint_t;
+
+/* One series of one source. */
+typedef struct tseries {
+    uint64_t id; /* series id */
+    int rank;    /* 0 raw, 1.. coarser tiers in merge order */
+    lset_t lbl;  /* labels */
+    tpoint_t *p; /* points ascending */
+    size_t n;    /* entries in p */
+} tseries_t;
+
+typedef struct tcollect {
+    evaluator_t *ev; /* budget and deadline */
+    tseries_t *v;    /* collected series of every source */
+    size_t n, cap;   /* used / allocated */
+    int rank;        /* rank of the source being read */
+    int tier;        /* its tier (0 = raw) */
+} tcollect_t;
+
+static int64_t tier_res(int tier)
+{
+    switch (tier) {
+    case OMEGA_TSDB_TIER_H1:
+        return HOUR_MS;
+    case OMEGA_TSDB_TIER_D1:
+        return DAY_MS;
+    case OMEGA_TSDB_TIER_W1:
+        return WEEK_MS;
+    default:
+        return MONTH_MS;
+    }
+}
+
+static int64_t bucket_end(int tier, int64_t start)
+{
+    /* One resolution (31 days for months) past a start lies in the next bucket. */
+    return omega_tsdb_bucket_start((omega_tsdb_tier_t)tier, start + tier_res(tier));
+}
+
+int tier_choose(const evaluator_t *ev, const node_t *sel, fetch_use_t use)
+{
+    if (use == FETCH_RAW || (use == FETCH_INSTANT && ev->step <= 0))
+        return 0;
+    int64_t fit = ev->step;
+    if (use != FETCH_INSTANT && (fit <= 0 || sel->range_ms < fit))
+        fit = sel->range_ms;
+    if (fit >= MONTH_MS)
+        return OMEGA_TSDB_TIER_MO1;
+    if (fit >= WEEK_MS)
+        return OMEGA_TSDB_TIER_W1;
+    if (fit >= DAY_MS)
+        return OMEGA_TSDB_TIER_D1;
+    return fit >= HOUR_MS ? OMEGA_TSDB_TIER_H1 : 0;
+}
+
+static tseries_t *collect_add(tcollect_t *c, const omega_series_t *s, size_t n, int *rc)
+{
+    *rc = eval_charge(c->ev, n + 1);
+    if (*rc != 0)
+        return NULL;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->v = omega_realloc(c->v, c->cap * sizeof(tseries_t));
+    }
+    tseries_t *t = &c->v[c->n++];
+    t->id = s->id;
+    t->rank = c->rank;
+    t->lbl = lset_from_series(s);
+    t->p = omega_malloc((n ? n : 1) * sizeof(tpoint_t));
+    t->n = n;
+    return t;
+}
+
+static int on_raw(void *ctx, const omega_series_t *s, const omega_sample_t *samples, size_t n)
+{
+    int rc;
+    tseries_t *t = collect_add(ctx, s, n, &rc);
+    for (size_t i = 0; t && i < n; i++) {
+        double v = samples[i].value;
+        t->p[i] = (tpoint_t){samples[i].ts_ms, samples[i].ts_ms + 1, samples[i], {v, v, v, 1, 0}};
+    }
+    return rc;
+}
+
+static int on_buckets(void *ctx, const omega_series_t *s, const omega_tsdb_bucket_t *b, size_t n)
+{
+    tcollect_t *c = ctx;
+    int rc;
+    tseries_t *t = collect_add(c, s, n, &rc);
+    int64_t res = tier_res(c->tier);
+    for (size_t i = 0; t && i < n; i++)
+        t->p[i] = (tpoint_t){b[i].start_ms,
+                             bucket_end(c->tier, b[i].start_ms),
+                             {b[i].last_ts_ms, b[i].last},
+                             {b[i].sum, b[i].min, b[i].max, b[i].count, res}};
+    return rc;
+}
+
+static void tseries_free(tseries_t *t)
+{
+    lset_free(&t->lbl);
+    free(t->p);
+    t->p = NULL;
+}
+
+/* Fine points inside a coarse bucket replace it when they hold at least its samples
+ * (complete raw data, or a rollup not yet caught up); else the bucket serves. Points of
+ * either side outside the other's spans are kept. Frees both inputs' points. */
+static void merge_into(tseries_t *fine, tseries_t *coarse)
+{
+    tpoint_t *out = omega_malloc((fine->n + coarse->n + 1) * sizeof(tpoint_t));
+    size_t o = 0, i = 0, j = 0;
+    while (i < coarse->n || j < fine->n) {
+        if (j < fine->n && (i == coarse->n || fine->p[j].start < coarse->p[i].start)) {
+            out[o++] = fine->p[j++];
+            continue;
+        }
+        const tpoint_t *cb = &coarse->p[i++];
+        size_t k = j;
+        uint64_t cnt = 0;
+        while (k < fine->n && fine->p[k].start < cb->end)
+            cnt += fine->p[k++].a.count;
+        if (k > j && cnt >= cb->a.count) {
+            memcpy(out + o, fine->p + j, (k - j) * sizeof(tpoint_t));
+            o += k - j;
+        } else {
+            out[o++] = *cb;
+        }
+        j = k;
+    }
+    free(fine->p);
+    fine->p = out;
+    fine->n = o;
+}
+
+static int cmp_tseries(const void *a, const void *b)
+{
+    const tseries_t *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return x->rank - y->rank;
+}
+
+/* Merge every source of each series (sorted by id, then finest first) into out. */
+static void merge_sources(tcollect_t *c, raw_series_t **out, size_t *n)
+{
+    if (c->n > 1)
+        qsort(c->v, c->n, sizeof(tseries_t), cmp_tseries);
+    raw_series_t *r = omega_malloc((c->n ? c->n : 1) * sizeof(raw_series_t));
+    size_t nr = 0;
+    for (size_t i = 0; i < c->n;) {
+        tseries_t *cur = &c->v[i++];
+        for (; i < c->n && c->v[i].id == cur->id; i++) {
+            merge_into(cur, &c->v[i]);
+            tseries_free(&c->v[i]);
+        }
+        if (cur->n == 0) {
+            tseries_free(cur);
+            continue;
+        }
+        raw_series_t *d = &r[nr++];
+        d->lbl = cur->lbl;
+        d->n = cur->n;
+        d->samples = omega_malloc(cur->n * sizeof(omega_sample_t));
+        d->agg = omega_malloc(cur->n * sizeof(point_agg_t));
+        for (size_t k = 0; k < cur->n; k++) {
+            d->samples[k] = cur->p[k].s;
+            d->agg[k] = cur->p[k].a;
+        }
+        free(cur->p);
+    }
+    *out = r;
+    *n = nr;
+}
+
+int tier_fetch(evaluator_t *ev, const node_t *sel, fetch_use_t use, int tier, int64_t mint,
+               int64_t maxt, raw_series_t **out, size_t *n)
+{
+    /* An instant selector looks back one resolution over buckets. Widen to whole buckets
+     * of the coarsest tier so that sources compare like for like. */
+    if (use == FETCH_INSTANT)
+        mint -= tier_res(tier);
+    int64_t lo = omega_tsdb_bucket_start((omega_tsdb_tier_t)tier, mint);
+    int64_t hi = bucket_end(tier, omega_tsdb_bucket_start((omega_tsdb_tier_t)tier, maxt)) - 1;
+    tcollect_t c = {.ev = ev};
+    omega_error_t serr;
+    omega_error_clear(&serr);
+    int rc = omega_tsdb_select(ev->db, sel->matchers, sel->n_matchers, lo, hi, on_raw, &c, &serr);
+    static const int chain_w[] = {OMEGA_TSDB_TIER_H1, OMEGA_TSDB_TIER_D1, OMEGA_TSDB_TIER_W1};
+    static const int chain_mo[] = {OMEGA_TSDB_TIER_H1, OMEGA_TSDB_TIER_D1, OMEGA_TSDB_TIER_MO1};
+    const int *chain = tier == OMEGA_TSDB_TIER_MO1 ? chain_mo : chain_w;
+    for (int k = 0; rc == 0 && k < 3 && chain[k] <= tier; k++) {
+        c.rank = k + 1;
+        c.tier = chain[k];
+        rc = omega_tsdb_select_tier(ev->db, (omega_tsdb_tier_t)chain[k], sel->matchers,
+                                    sel->n_matchers, lo, hi, on_buckets, &c, &serr);
+    }
+    if (rc != 0) {
+        /* Budget and deadline errors are already in ev->err; storage errors are copied. */
+        if (rc != OMEGA_E2BIG && rc != OMEGA_ETIMEDOUT && ev->err)
+            *ev->err = serr;
+        for (size_t i = 0; i < c.n; i++)
+            tseries_free(&c.v[i]);
+        free(c.v);
+        return rc;
+    }
+    merge_sources(&c, out, n);
+    free(c.v);
+    return 0;
+}
