@@ -18,48 +18,20 @@
 #include "omega/auth.h"
 #include "omega/log.h"
 #include "omega/tsdb.h"
+#include "authtest.h"
 #include "testutil.h"
 
-typedef struct fx {
-    char *dir;
-    omega_tsdb_t *db;
-    omega_auth_t *auth;
-} fx_t;
+typedef authtest_t fx_t;
 
-static void reopen_auth(fx_t *f, const omega_auth_options_t *o)
-{
-    omega_auth_destroy(f->auth);
-    omega_error_t err;
-    omega_error_clear(&err);
-    f->auth = omega_auth_create(f->db, o, &err);
-    if (!f->auth)
-        fail_msg("auth create: %s", err.message);
-}
 
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof(*f));
-    f->dir = testutil_mkdtemp("auth_access");
-    omega_tsdb_options_t so;
-    omega_tsdb_options_init(&so);
-    so.data_dir = f->dir;
-    so.sync_writes = 0;
-    f->db = omega_tsdb_open(&so, NULL);
-    assert_non_null(f->db);
-    reopen_auth(f, NULL);
-    *state = f;
-    return 0;
+    return authtest_setup(state, "auth_access");
 }
 
 static int teardown(void **state)
 {
-    fx_t *f = *state;
-    omega_auth_destroy(f->auth);
-    omega_tsdb_close(f->db);
-    testutil_rmtree(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
+    return authtest_teardown(state);
 }
 
 /* ---- RBAC ---- */
@@ -107,7 +79,7 @@ static void test_access_control_lists_are_honoured(void **state)
      * no longer in admin_roles nor viewer_roles (read only); superuser keeps everything. */
     o.admin_roles = OMEGA_ROLE_BIT(OMEGA_ROLE_DEVELOPER);
     o.viewer_roles = 0;
-    reopen_auth(f, &o);
+    authtest_open_auth(f, &o);
     assert_true(omega_auth_role_allows(f->auth, OMEGA_ROLE_DEVELOPER, OMEGA_PERM_ADMIN));
     assert_true(omega_auth_role_allows(f->auth, OMEGA_ROLE_DEVELOPER, OMEGA_PERM_EXPORT));
     assert_false(omega_auth_role_allows(f->auth, OMEGA_ROLE_DEVELOPER, OMEGA_PERM_SUPERUSER));
@@ -120,11 +92,11 @@ static void test_access_control_lists_are_honoured(void **state)
     assert_true(omega_auth_role_allows(f->auth, OMEGA_ROLE_SUPERUSER, OMEGA_PERM_ADMIN));
     /* A viewer listed in viewer_roles keeps its own column: read only. */
     o.viewer_roles = OMEGA_ROLE_BIT(OMEGA_ROLE_VIEWER);
-    reopen_auth(f, &o);
+    authtest_open_auth(f, &o);
     assert_false(omega_auth_role_allows(f->auth, OMEGA_ROLE_VIEWER, OMEGA_PERM_INGEST));
     assert_int_equal(omega_auth_default_role(f->auth), OMEGA_ROLE_VIEWER);
     o.default_role = OMEGA_ROLE_ANALYST;
-    reopen_auth(f, &o);
+    authtest_open_auth(f, &o);
     assert_int_equal(omega_auth_default_role(f->auth), OMEGA_ROLE_ANALYST);
 }
 
@@ -223,7 +195,7 @@ static void test_apikey_forged_and_malformed_refused(void **state)
     omega_auth_destroy(f->auth);
     f->auth = NULL;
     assert_int_equal(omega_kv_delete(f->db, OMEGA_KV_META, "auth/apikey_key", 15, NULL), 0);
-    reopen_auth(f, NULL);
+    authtest_open_auth(f, NULL);
     assert_int_equal(omega_auth_apikey_verify(f->auth, key, &p, &err), OMEGA_EACCES);
 }
 
@@ -355,7 +327,7 @@ static void test_audit_entries_are_chained_and_survive_reopen(void **state)
 {
     fx_t *f = *state;
     fill(f);
-    reopen_auth(f, NULL);
+    authtest_open_auth(f, NULL);
     audit(f, "auth.logout", "alice", "success");
     verify_expect(f, 0, NULL, 6);
     keys_t k = {0};
@@ -433,11 +405,11 @@ static void test_audit_retention_prunes_and_chain_still_verifies(void **state)
     omega_auth_options_t o;
     omega_auth_options_init(&o);
     o.audit_retention_ms = 1000;
-    reopen_auth(f, &o);
+    authtest_open_auth(f, &o);
     fill(f); /* the first append prunes (nothing yet) */
     struct timespec ts = {1, 200000000};
     nanosleep(&ts, NULL);
-    reopen_auth(f, &o); /* a new handle prunes at its first append */
+    authtest_open_auth(f, &o); /* a new handle prunes at its first append */
     audit(f, "auth.login", "carol", "success");
     keys_t k = {0};
     assert_int_equal(omega_kv_scan(f->db, OMEGA_KV_AUDIT, NULL, 0, collect, &k, NULL), 0);
@@ -455,11 +427,11 @@ static void test_audit_off_and_categories(void **state)
     omega_auth_options_t o;
     omega_auth_options_init(&o);
     o.audit_categories = OMEGA_AUDIT_DELETION;
-    reopen_auth(f, &o);
+    authtest_open_auth(f, &o);
     fill(f);
     verify_expect(f, 0, NULL, 1);
     o.audit_enabled = 0;
-    reopen_auth(f, &o);
+    authtest_open_auth(f, &o);
     fill(f);
     verify_expect(f, 0, NULL, 1);
     unsigned c = 0;

@@ -19,49 +19,22 @@
 #include "omega/auth.h"
 #include "omega/log.h"
 #include "omega/tsdb.h"
+#include "authtest.h"
 #include "testutil.h"
 
 #define PW "correct horse battery"
 
-typedef struct fx {
-    char *dir;
-    omega_tsdb_t *db;
-    omega_auth_t *auth;
-} fx_t;
+typedef authtest_t fx_t;
 
-static void fx_open_auth(fx_t *f, const omega_auth_options_t *o)
-{
-    omega_error_t err;
-    omega_error_clear(&err);
-    f->auth = omega_auth_create(f->db, o, &err);
-    if (!f->auth)
-        fail_msg("auth create: %s", err.message);
-}
 
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof(*f));
-    f->dir = testutil_mkdtemp("auth_session");
-    omega_tsdb_options_t so;
-    omega_tsdb_options_init(&so);
-    so.data_dir = f->dir;
-    so.sync_writes = 0;
-    f->db = omega_tsdb_open(&so, NULL);
-    assert_non_null(f->db);
-    fx_open_auth(f, NULL);
-    *state = f;
-    return 0;
+    return authtest_setup(state, "auth_session");
 }
 
 static int teardown(void **state)
 {
-    fx_t *f = *state;
-    omega_auth_destroy(f->auth);
-    omega_tsdb_close(f->db);
-    testutil_rmtree(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
+    return authtest_teardown(state);
 }
 
 static void add(fx_t *f, const char *name, omega_role_t role)
@@ -142,9 +115,7 @@ static void test_logout_revocation_survives_restart(void **state)
     assert_int_equal(omega_auth_revoke(f->auth, p.jti, p.expires_at_ms, NULL), 0); /* twice ok */
     verify_denied(f, a1.token, "token revoked");
     verify_ok(f, a2.token); /* only that session ends */
-
-    omega_auth_destroy(f->auth);
-    fx_open_auth(f, NULL);
+    authtest_open_auth(f, NULL);
     verify_denied(f, a1.token, "token revoked");
     verify_ok(f, a2.token);
 }
@@ -168,8 +139,7 @@ static void test_expired_revocations_are_dropped_at_load(void **state)
     /* A revocation whose token expired long ago (beyond the skew) is deleted at open. */
     const char *jti = "0123456789abcdef0123456789abcdef";
     assert_int_equal(omega_auth_revoke(f->auth, jti, omega_now_ms() - 3600 * 1000, NULL), 0);
-    omega_auth_destroy(f->auth);
-    fx_open_auth(f, NULL);
+    authtest_open_auth(f, NULL);
     char *val = NULL;
     size_t vlen = 0;
     char key[64];
@@ -178,8 +148,7 @@ static void test_expired_revocations_are_dropped_at_load(void **state)
                      OMEGA_ENOENT);
     /* Junk under the prefix is left alone and does not stop the open. */
     assert_int_equal(omega_kv_put(f->db, OMEGA_KV_META, "revoked/xyz", 11, "oops", 4, NULL), 0);
-    omega_auth_destroy(f->auth);
-    fx_open_auth(f, NULL);
+    authtest_open_auth(f, NULL);
 }
 
 /* ---- credentials changing under a token ---- */
@@ -297,8 +266,7 @@ static void test_rate_limit_per_address(void **state)
     omega_auth_options_t o;
     omega_auth_options_init(&o);
     o.addr_max_failures = 3;
-    omega_auth_destroy(f->auth);
-    fx_open_auth(f, &o);
+    authtest_open_auth(f, &o);
     add(f, "alice", OMEGA_ROLE_VIEWER);
     omega_token_t tok;
     int64_t retry;
@@ -322,8 +290,7 @@ static void test_rate_limit_window_passes(void **state)
     omega_auth_options_init(&o);
     o.user_max_failures = 1;
     o.user_window_ms = 1000;
-    omega_auth_destroy(f->auth);
-    fx_open_auth(f, &o);
+    authtest_open_auth(f, &o);
     add(f, "alice", OMEGA_ROLE_VIEWER);
     omega_token_t tok;
     int64_t retry;
@@ -379,8 +346,7 @@ static void test_rate_limit_per_address_entries_and_long_keys(void **state)
     omega_auth_options_t o;
     omega_auth_options_init(&o);
     o.addr_max_failures = 1;
-    omega_auth_destroy(f->auth);
-    fx_open_auth(f, &o);
+    authtest_open_auth(f, &o);
     omega_token_t tok;
     int64_t retry;
     /* Many addresses, each failing once: each gets its own entry. */
