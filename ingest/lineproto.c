@@ -474,8 +474,8 @@ static int parse_line(omega_lp_parser_t *p, const char *s, size_t n)
         p->scratch = omega_malloc(p->scap);
     }
     p->nscratch = 0;
-    size_t meas, mlen, nlabels, mark = batch_labels_mark(p->out);
-    int64_t ts;
+    size_t meas = 0, mlen = 0, nlabels = 0, mark = batch_labels_mark(p->out);
+    int64_t ts = 0;
     int rc = parse_series(p, s, n, &i, &meas, &mlen, &nlabels);
     if (rc == 0 && i >= n)
         rc = fail(p, OMEGA_EINVAL, "missing field set");

@@ -210,9 +210,12 @@ static int each_entry(const char *src_dir, const char *dst_dir, const char *skip
             (skip && !strcmp(de->d_name, skip)))
             continue;
         char s[4096], t[4096];
-        snprintf(s, sizeof(s), "%s/%s", src_dir, de->d_name);
-        snprintf(t, sizeof(t), "%s/%s", dst_dir ? dst_dir : "", de->d_name);
-        e = fn(s, t);
+        int ls = snprintf(s, sizeof(s), "%s/%s", src_dir, de->d_name);
+        int lt = snprintf(t, sizeof(t), "%s/%s", dst_dir ? dst_dir : "", de->d_name);
+        if (ls < 0 || lt < 0 || (size_t)ls >= sizeof(s) || (size_t)lt >= sizeof(t))
+            e = ENAMETOOLONG;
+        else
+            e = fn(s, t);
     }
     closedir(d);
     return e;

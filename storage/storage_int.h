@@ -241,6 +241,9 @@ void storage_index_deinit(storage_index_t *ix);
  * to buf (realloc'd as needed); returns the new length. */
 size_t storage_canon_encode(char **buf, size_t *cap, size_t len, const char *name,
                             const omega_label_t *labels, size_t n_labels);
+/* The label part alone (what storage_canon_encode appends after the name). */
+size_t storage_canon_encode_labels(char **buf, size_t *cap, size_t len,
+                                   const omega_label_t *labels, size_t n_labels);
 /* Decode a canonical key into a series (strings copied into *strbuf, labels into
  * *labels; both malloc'd, freed by the caller with free()). Returns 0 or OMEGA_ECORRUPT. */
 int storage_canon_decode(const char *key, size_t klen, omega_series_t *out, char **strbuf,
@@ -253,6 +256,10 @@ void storage_idmap_put(storage_idmap_t *m, const char *key, size_t klen, uint64_
 void storage_idmap_deinit(storage_idmap_t *m);
 /* Cache lookup under the read lock: 1 and *id when cached, else 0. */
 int storage_index_cached(storage_index_t *ix, const char *key, size_t klen, uint64_t *id);
+/* Ids of n canonical keys (key i is keys[off[i]..off[i + 1])) from the cache under one
+ * read lock; unresolved ids stay 0. Returns how many are still unresolved. */
+size_t storage_index_cached_many(storage_index_t *ix, const char *keys, const size_t *off,
+                                 uint64_t *ids, size_t n);
 /* Insert into the cache under the write lock (no-op when present). */
 void storage_index_cache_put(storage_index_t *ix, const char *key, size_t klen, uint64_t id);
 /* Look the forward key up in RocksDB: 0 with *id, OMEGA_ENOENT, or OMEGA_EIO. */

@@ -20,6 +20,11 @@ typedef struct write_plan {
     size_t *off;   /* n + 1 offsets into keys, owned */
     uint64_t *ids; /* series id per point, 0 while unresolved, owned */
     size_t n;      /* points */
+    /* The label part of the previous point's key: points of one line protocol line share
+     * their label array, so a repeat is validated and sorted once. */
+    const omega_label_t *last_labels; /* the previous point's labels pointer */
+    size_t last_n_labels;             /* and its n_labels */
+    size_t last_lab_off, last_lab_len; /* its canonical label bytes in keys */
 } write_plan_t;
 
 static void plan_free(write_plan_t *p)
@@ -97,6 +102,43 @@ static int check_time(size_t i, int64_t ts, int64_t now, int64_t window, omega_e
     return 0;
 }
 
+/* Sort and check labels of point i into sorted; *kept is how many remain (empty values
+ * dropped). */
+static int plan_labels(size_t i, const omega_point_t *pt, omega_label_t *sorted, size_t *kept,
+                       omega_error_t *err)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < pt->n_labels; k++) {
+        int rc = check_label(i, &pt->labels[k], err);
+        if (rc)
+            return rc;
+        sorted[n++] = pt->labels[k];
+    }
+    qsort(sorted, n, sizeof(sorted[0]), cmp_label);
+    *kept = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (k > 0 && strcmp(sorted[k].name, sorted[k - 1].name) == 0)
+            return omega_error_set(err, OMEGA_EINVAL, "point %zu: duplicate label name %.64s", i,
+                                   sorted[k].name);
+        if (sorted[k].value[0]) /* Prometheus: an empty label is an absent label */
+            sorted[(*kept)++] = sorted[k];
+    }
+    return 0;
+}
+
+/* Append the name, then a copy of the previous point's canonical label bytes. */
+static void plan_reuse_labels(write_plan_t *plan, const char *name)
+{
+    plan->len = storage_canon_encode(&plan->keys, &plan->cap, plan->len, name, NULL, 0);
+    if (plan->len + plan->last_lab_len > plan->cap) {
+        plan->cap = (plan->len + plan->last_lab_len) * 2;
+        plan->keys = omega_realloc(plan->keys, plan->cap);
+    }
+    memcpy(plan->keys + plan->len, plan->keys + plan->last_lab_off, plan->last_lab_len);
+    plan->last_lab_off = plan->len;
+    plan->len += plan->last_lab_len;
+}
+
 /* Validate point i and append its canonical key (sorted labels, empty values dropped). */
 static int plan_point(write_plan_t *plan, size_t i, const omega_point_t *pt, int64_t now,
                       int64_t window, omega_error_t *err)
@@ -117,26 +159,24 @@ static int plan_point(write_plan_t *plan, size_t i, const omega_point_t *pt, int
                                i, pt->n_labels, STORAGE_MAX_LABELS);
     if (pt->n_labels && !pt->labels)
         return omega_error_set(err, OMEGA_EINVAL, "point %zu: labels missing", i);
-    size_t n = 0;
-    for (size_t k = 0; k < pt->n_labels; k++) {
-        int rc = check_label(i, &pt->labels[k], err);
-        if (rc)
-            return rc;
-        sorted[n++] = pt->labels[k];
-    }
-    qsort(sorted, n, sizeof(sorted[0]), cmp_label);
-    size_t kept = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (k > 0 && strcmp(sorted[k].name, sorted[k - 1].name) == 0)
-            return omega_error_set(err, OMEGA_EINVAL, "point %zu: duplicate label name %.64s", i,
-                                   sorted[k].name);
-        if (sorted[k].value[0]) /* Prometheus: an empty label is an absent label */
-            sorted[kept++] = sorted[k];
-    }
     int rc = check_time(i, pt->ts_ms, now, window, err);
     if (rc)
         return rc;
-    plan->len = storage_canon_encode(&plan->keys, &plan->cap, plan->len, pt->name, sorted, kept);
+    if (i > 0 && pt->labels == plan->last_labels && pt->n_labels == plan->last_n_labels) {
+        plan_reuse_labels(plan, pt->name);
+    } else {
+        size_t kept;
+        rc = plan_labels(i, pt, sorted, &kept, err);
+        if (rc)
+            return rc;
+        size_t name_end =
+            storage_canon_encode(&plan->keys, &plan->cap, plan->len, pt->name, NULL, 0);
+        plan->len = storage_canon_encode_labels(&plan->keys, &plan->cap, name_end, sorted, kept);
+        plan->last_labels = pt->labels;
+        plan->last_n_labels = pt->n_labels;
+        plan->last_lab_off = name_end;
+        plan->last_lab_len = plan->len - name_end;
+    }
     plan->off[i + 1] = plan->len;
     return 0;
 }
@@ -154,23 +194,6 @@ static int plan_build(omega_tsdb_t *db, write_plan_t *plan, const omega_point_t 
             return rc;
     }
     return 0;
-}
-
-/* Ids from the cache; returns how many points are still unresolved. */
-static size_t resolve_cached(omega_tsdb_t *db, write_plan_t *plan)
-{
-    size_t missing = 0;
-    for (size_t i = 0; i < plan->n; i++) {
-        const char *k = plan->keys + plan->off[i];
-        size_t klen = plan->off[i + 1] - plan->off[i];
-        /* Batches usually repeat a series in consecutive points. */
-        if (i > 0 && plan->ids[i - 1] && klen == plan->off[i] - plan->off[i - 1] &&
-            memcmp(k, plan->keys + plan->off[i - 1], klen) == 0)
-            plan->ids[i] = plan->ids[i - 1];
-        else if (!storage_index_cached(&db->index, k, klen, &plan->ids[i]))
-            missing++;
-    }
-    return missing;
 }
 
 static int commit(omega_tsdb_t *db, rocksdb_writebatch_t *wb, omega_error_t *err)
@@ -266,7 +289,7 @@ int omega_tsdb_write(omega_tsdb_t *db, const omega_point_t *points, size_t n, om
     /* Shared: many writers commit at once (RocksDB groups their WAL syncs); a seal round
      * takes the lock exclusively, so it never sees a record committed but not appended. */
     pthread_rwlock_rdlock(&db->heads.seal_lock);
-    if (resolve_cached(db, &plan) == 0) {
+    if (storage_index_cached_many(&db->index, plan.keys, plan.off, plan.ids, plan.n) == 0) {
         seq = storage_head_log_add(db, wb, plan.ids, points, n);
         rc = commit(db, wb, err);
     } else {

@@ -753,6 +753,47 @@ static void test_series_match(void **state)
     assert_int_equal(omega_tsdb_series_match(f->db, &m, 1, NULL, NULL, &err), OMEGA_EINVAL);
 }
 
+/* Points of one line protocol line share one label array: the second and later points
+ * reuse the first one's sorted labels. The series must be exactly those written one point
+ * per call, and a batch larger than the head's lock stripes keeps each series' order. */
+static void test_shared_label_arrays(void **state)
+{
+    fixture_t *f = *state;
+    omega_error_t err;
+    seen_t seen;
+    int64_t t0 = omega_now_ms() - 600 * 1000;
+    /* unsorted, with an empty value (dropped) */
+    omega_label_t line[3] = {{"zone", "b"}, {"empty", ""}, {"host", "h1"}};
+    omega_point_t pts[3 * 100];
+    static char names[3][16] = {"m_a", "m_b", "m_c"};
+    for (int r = 0; r < 100; r++)
+        for (int k = 0; k < 3; k++)
+            pts[r * 3 + k] = pt(names[k], line, 3, t0 + r * 1000, r * 10 + k);
+    assert_int_equal(omega_tsdb_write(f->db, pts, 300, &err), 0);
+    /* the same series written with their own, differently ordered arrays */
+    omega_label_t other[2] = {{"host", "h1"}, {"zone", "b"}};
+    omega_point_t one = pt("m_b", other, 2, t0 + 100 * 1000, 1001);
+    assert_int_equal(omega_tsdb_write(f->db, &one, 1, &err), 0);
+    assert_int_equal(stat_series(f), 3);
+    omega_matcher_t m = {"host", "h1", OMEGA_MATCH_EQ};
+    assert_int_equal(select_all(f, &m, 1, INT64_MIN, INT64_MAX, &seen, &err), 0);
+    assert_int_equal(seen.n, 3);
+    int b = seen_find(&seen, "m_b{host=\"h1\",zone=\"b\"}");
+    assert_true(b >= 0);
+    assert_int_equal(seen.s[b].n, 101);
+    for (int r = 0; r < 100 && r < MAX_SEEN; r++) {
+        assert_int_equal(seen.s[b].samples[r].ts_ms, t0 + r * 1000);
+        assert_true(seen.s[b].samples[r].value == r * 10 + 1);
+    }
+    /* a bad label in a shared array fails the first point that carries it */
+    omega_label_t bad[2] = {{"ok", "x"}, {"bad-name", "y"}};
+    omega_point_t two[3] = {pt("m_a", line, 3, t0, 1), pt("m_a", bad, 2, t0, 1),
+                            pt("m_b", bad, 2, t0, 1)};
+    assert_int_equal(omega_tsdb_write(f->db, two, 3, &err), OMEGA_EINVAL);
+    assert_non_null(strstr(err.message, "point 1"));
+    assert_int_equal(stat_series(f), 3);
+}
+
 static void test_stats(void **state)
 {
     fixture_t *f = *state;
@@ -853,6 +894,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retention_hides_and_compaction_drops, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_series_match, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_label_arrays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_series_creation, setup, teardown),
     };
