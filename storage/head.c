@@ -438,3 +438,18 @@ int storage_heads_load(omega_tsdb_t *db, omega_error_t *err)
         rc = storage_heads_seal(db, 0, err);
     return rc;
 }
+
+void storage_head_log_upkeep(omega_tsdb_t *db)
+{
+    uint64_t sst = 0;
+    if (rocksdb_property_int_cf(db->rdb, db->cf[STORAGE_CF_HEAD], "rocksdb.live-sst-files-size",
+                                &sst) != 0)
+        return;
+    /* A record costs about 10 bytes per sample; sealed records are range-deleted, but
+     * their flushed files only go away in a compaction, which nothing else triggers once
+     * writes stop. */
+    uint64_t live = (uint64_t)atomic_load(&db->heads.head_samples) * 12;
+    if (sst < (8u << 20) || sst < 2 * live)
+        return;
+    rocksdb_compact_range_cf(db->rdb, db->cf[STORAGE_CF_HEAD], NULL, 0, NULL, 0);
+}

@@ -197,6 +197,7 @@ static void *life_thread(void *arg)
         pthread_mutex_unlock(&l->lock);
         omega_error_t err;
         omega_error_clear(&err);
+        storage_head_log_upkeep(db);
         int rc = omega_tsdb_enforce_limit(db, &err);
         if (rc != 0 && rc != OMEGA_ENOSPC)
             omega_log_error("storage: size limit check failed: %s", err.message);

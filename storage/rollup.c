@@ -10,6 +10,7 @@
 
 #include "omega/log.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -509,16 +510,29 @@ static void *rollup_thread(void *arg)
             continue;
         pthread_mutex_unlock(&r->lock);
         omega_error_t err;
+        int64_t t0 = omega_mono_ns();
         if (omega_tsdb_rollup_run(db, &err) != 0)
             omega_log_warn("storage: rollup pass failed: %s", err.message);
+        int64_t pause_ns = 10 * (omega_mono_ns() - t0);
         pthread_mutex_lock(&r->lock);
-        /* at most one pass a second: marks of many seal rounds are handled together */
-        if (!r->stop) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
-            pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+        /* At most one pass a second, and at most a tenth of a core: during a bulk load a
+         * pass re-reads the open hour of every series, so marks of many seal rounds are
+         * better handled together. */
+        if (pause_ns < 1000000000LL)
+            pause_ns = 1000000000LL;
+        if (pause_ns > 30000000000LL)
+            pause_ns = 30000000000LL;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += pause_ns / 1000000000LL;
+        ts.tv_nsec += pause_ns % 1000000000LL;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
         }
+        /* kicks during the pause only set `kicked`; stop ends it */
+        while (!r->stop && pthread_cond_timedwait(&r->cond, &r->lock, &ts) != ETIMEDOUT)
+            ;
     }
     pthread_mutex_unlock(&r->lock);
     return NULL;

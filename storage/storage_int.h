@@ -295,6 +295,9 @@ uint64_t storage_head_log_add(omega_tsdb_t *db, rocksdb_writebatch_t *wb, const 
                               const omega_point_t *pts, size_t n);
 /* Append committed points to the memory heads (seal_lock shared). Returns 1 when a head
  * became due for sealing. */
+/* Storage thread: compact the head log when its files hold mostly sealed (range-deleted)
+ * records, so the data dir shrinks back after a burst. */
+void storage_head_log_upkeep(omega_tsdb_t *db);
 int storage_heads_append(omega_tsdb_t *db, const uint64_t *ids, const omega_point_t *pts, size_t n,
                          uint64_t seq);
 /* Copy series id's head samples in [start, end] into out (sorted, duplicates resolved:

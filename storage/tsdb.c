@@ -154,6 +154,9 @@ static void build_options(omega_tsdb_t *db)
     rocksdb_options_set_keep_log_file_num(db->db_opts, 5);
     rocksdb_options_set_max_log_file_size(db->db_opts, 8u << 20);
     rocksdb_options_set_info_log_level(db->db_opts, 2 /* warn */);
+    /* Small column families rarely fill a memtable; without a cap their unflushed
+     * entries would pin every WAL file written since. */
+    rocksdb_options_set_max_total_wal_size(db->db_opts, 64u << 20);
     for (int i = 0; i < STORAGE_CF_COUNT; i++)
         db->cf_opts[i] = rocksdb_options_create_copy(db->db_opts);
     rocksdb_options_t *s = db->cf_opts[STORAGE_CF_SAMPLES];

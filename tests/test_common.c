@@ -549,6 +549,29 @@ static void test_utf8_valid_rejects(void **state)
     assert_true(omega_utf8_valid(NULL, 0));
 }
 
+/* The ASCII fast path reads eight bytes at a time: a multi-byte sequence (good or bad)
+ * or a stray byte must be seen at every offset and near the end of the buffer. */
+static void test_utf8_valid_at_every_offset(void **state)
+{
+    char buf[64];
+    for (size_t off = 0; off < 40; off++) {
+        for (size_t tail = 0; tail < 12; tail++) {
+            size_t n = off + 2 + tail;
+            memset(buf, 'a', sizeof(buf));
+            memcpy(buf + off, "\xC3\xA9", 2);
+            assert_true(omega_utf8_valid(buf, n));
+            buf[off + 1] = 'x'; /* lead byte without its continuation */
+            assert_false(omega_utf8_valid(buf, n));
+            memset(buf, 'a', sizeof(buf));
+            buf[off] = (char)0x80; /* lone continuation byte */
+            assert_false(omega_utf8_valid(buf, n));
+            buf[off] = (char)0xFF;
+            assert_false(omega_utf8_valid(buf, n));
+            assert_true(omega_utf8_valid(buf, off)); /* the length decides */
+        }
+    }
+}
+
 static void test_utf8_valid_every_code_point(void **state)
 {
     /* Encode every scalar value and check acceptance; surrogates encoded naively must fail. */
@@ -1311,6 +1334,7 @@ int main(void)
         cmocka_unit_test(test_time_format_parse_round_trip),
         cmocka_unit_test(test_utf8_valid_accepts),
         cmocka_unit_test(test_utf8_valid_rejects),
+        cmocka_unit_test(test_utf8_valid_at_every_offset),
         cmocka_unit_test(test_utf8_valid_every_code_point),
         cmocka_unit_test(test_buf_append_and_printf_grow),
         cmocka_unit_test(test_buf_headroom_is_writable_and_kept),

@@ -83,4 +83,9 @@ int omega_time_parse(const char *s, int64_t *out_ms);
 /* True when the n bytes at s are valid UTF-8 (no overlongs, no surrogates). */
 int omega_utf8_valid(const char *s, size_t n);
 
+/* Decode n characters of base64 (standard or URL-safe alphabet, '=' padding optional)
+ * into out, NUL-terminated. Returns the decoded length, or SIZE_MAX when the input is
+ * not base64 or out_cap cannot hold the result plus the NUL. Thread-safe. */
+size_t omega_base64_decode(const char *in, size_t n, char *out, size_t out_cap);
+
 #endif
