@@ -53,12 +53,17 @@ static http_response_t *parse_error(int rc, const omega_error_t *err)
     }
 }
 
-/* Where point i came from, for messages: "line 7" or "[3]". */
+/* How a batch's origins read in messages. */
+enum { ORIGIN_ELEMENT = 0, ORIGIN_LINE = 1, ORIGIN_SERIES = 2 };
+
+/* Where point i came from, for messages: "line 7", "[3]" or "timeseries[3]". */
 static void origin_text(const omega_ingest_batch_t *b, size_t i, int lines, char *buf, size_t len)
 {
     size_t o = omega_ingest_batch_origin(b, i);
-    if (lines)
+    if (lines == ORIGIN_LINE)
         snprintf(buf, len, "line %zu", o);
+    else if (lines == ORIGIN_SERIES)
+        snprintf(buf, len, "timeseries[%zu]", o);
     else
         snprintf(buf, len, "[%zu]", o);
 }
@@ -90,6 +95,7 @@ static http_response_t *store(app_t *app, omega_ingest_batch_t *b, int lines, si
     switch (rc) {
     case 0:
         *stored = n;
+        hub_notify_write(app->hub, pts, n); /* live subscribers see it now */
         return NULL;
     case OMEGA_EINVAL:
         /* Storage names the point index; the client wants its own line or element. */
@@ -150,7 +156,7 @@ static http_response_t *h_write(app_t *app, const http_request_t *req, const ome
         rc = omega_lp_parser_finish(p, &err);
     omega_lp_parser_destroy(p);
     size_t stored = 0;
-    http_response_t *r = rc ? parse_error(rc, &err) : store(app, b, 1, &stored);
+    http_response_t *r = rc ? parse_error(rc, &err) : store(app, b, ORIGIN_LINE, &stored);
     omega_ingest_batch_destroy(b);
     if (!r)
         r = no_content();
@@ -188,7 +194,41 @@ static http_response_t *h_import(app_t *app, const http_request_t *req,
         rc = omega_import_parse(json, len, &lim, b, &err);
     omega_buf_deinit(&text);
     size_t stored = 0;
-    http_response_t *r = rc ? parse_error(rc, &err) : store(app, b, 0, &stored);
+    http_response_t *r = rc ? parse_error(rc, &err) : store(app, b, ORIGIN_ELEMENT, &stored);
+    omega_ingest_batch_destroy(b);
+    if (!r)
+        r = no_content();
+    stats_ingest_request(r->status, stored);
+    return r;
+}
+
+/* ---- POST /api/v1/prom/write (Prometheus remote_write 1.0) ---- */
+
+static http_response_t *h_promwrite(app_t *app, const http_request_t *req,
+                                    const omega_principal_t *who)
+{
+    const char *ce = req->content_encoding;
+    if (ce && *ce && strcasecmp(ce, "snappy") != 0) {
+        stats_ingest_request(415, 0);
+        return http_response_error(415, "unsupported_media_type",
+                                   "unsupported Content-Encoding '%.40s': remote_write bodies are "
+                                   "snappy-compressed protobuf",
+                                   ce);
+    }
+    omega_ingest_limits_t lim;
+    request_limits(app, &lim);
+    omega_error_t err;
+    omega_error_clear(&err);
+    char *proto = NULL;
+    size_t plen = 0;
+    omega_ingest_batch_t *b = omega_ingest_batch_create();
+    int rc = omega_snappy_decode(req->body ? req->body : "", req->body_len, lim.max_decoded_bytes,
+                                 &proto, &plen, &err);
+    if (rc == 0)
+        rc = omega_promwrite_parse(proto, plen, &lim, b, NULL, &err);
+    free(proto);
+    size_t stored = 0;
+    http_response_t *r = rc ? parse_error(rc, &err) : store(app, b, ORIGIN_SERIES, &stored);
     omega_ingest_batch_destroy(b);
     if (!r)
         r = no_content();
@@ -405,6 +445,7 @@ static const route_t routes[] = {
     {"POST", "/api/v1/write", PERM_INGEST, h_write},
     {"POST", "/write", PERM_INGEST, h_write},
     {"POST", "/api/v1/import", PERM_INGEST, h_import},
+    {"POST", "/api/v1/prom/write", PERM_INGEST, h_promwrite},
     {"GET", "/api/v1/metrics/definitions", PERM_READ, h_defs_get},
     {"POST", "/api/v1/metrics/definitions", PERM_INGEST, h_defs_post},
     {"GET", "/metrics", PERM_READ, h_metrics},

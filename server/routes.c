@@ -39,7 +39,8 @@ static const route_table_t api_base_routes = {base_routes,
 static const route_table_t *const tables[] = {
     &api_base_routes,   &api_auth_routes,   &api_users_routes,  &api_keys_routes,
     &api_audit_routes,  &api_query_routes,  &api_ingest_routes, &api_dashboards_routes,
-    &api_alerts_routes, &api_system_routes, &api_config_routes,
+    &api_alerts_routes, &api_system_routes, &api_config_routes, &api_security_routes,
+    &api_operations_routes,
 };
 
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
@@ -104,17 +105,46 @@ static http_response_t *unauthorized(const char *why)
     return r;
 }
 
-/* Session token or API key: "Authorization: Bearer <jwt|key>" or "X-API-Key: <key>". */
-static http_response_t *authenticate(app_t *app, const http_request_t *req, omega_principal_t *who)
+/* The credential of a request: "Authorization: Bearer <jwt|key>", "X-API-Key: <key>",
+ * and for the clients that cannot send those, "Authorization: Token <key>" (InfluxDB 2,
+ * Telegraf), "Authorization: Basic base64(user:<key>)" (Grafana's data sources, InfluxDB 1)
+ * and the query argument p=<key> (InfluxDB 1's u/p). The user name is ignored: the
+ * credential names its principal. NULL with *why set when none or unusable. */
+static const char *credential_of(const http_request_t *req, char *buf, size_t cap,
+                                 const char **why)
 {
     const char *h = req->authorization;
-    if (!h && !req->api_key)
-        return unauthorized("authentication required: send 'Authorization: Bearer <token>'");
-    if (h && strncasecmp(h, "Bearer ", 7) != 0)
-        return unauthorized("unsupported authorization scheme; use 'Bearer <token>'");
+    if (h && strncasecmp(h, "Bearer ", 7) == 0)
+        return h + 7;
+    if (h && strncasecmp(h, "Token ", 6) == 0)
+        return h + 6;
+    if (h && strncasecmp(h, "Basic ", 6) == 0) {
+        const char *colon;
+        size_t n = omega_base64_decode(h + 6, strlen(h + 6), buf, cap);
+        if (n == SIZE_MAX || memchr(buf, '\0', n) || !(colon = strchr(buf, ':')))
+            return *why = "malformed Basic credentials", NULL;
+        return colon + 1;
+    }
+    if (h)
+        return *why = "unsupported authorization scheme; use 'Bearer <token>'", NULL;
+    if (req->api_key)
+        return req->api_key;
+    const char *p = http_request_arg(req, "p");
+    if (p && *p)
+        return p;
+    return *why = "authentication required: send 'Authorization: Bearer <token>'", NULL;
+}
+
+static http_response_t *authenticate(app_t *app, const http_request_t *req, omega_principal_t *who)
+{
+    char buf[1024];
+    const char *why = NULL;
+    const char *cred = credential_of(req, buf, sizeof(buf), &why);
+    if (!cred)
+        return unauthorized(why);
     omega_error_t err;
     omega_error_clear(&err);
-    int rc = omega_auth_verify_credential(app->auth, h ? h + 7 : req->api_key, who, &err);
+    int rc = omega_auth_verify_credential(app->auth, cred, who, &err);
     if (rc == OMEGA_EACCES)
         return unauthorized(err.message[0] ? err.message : "invalid credentials");
     if (rc != 0)

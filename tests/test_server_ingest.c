@@ -262,6 +262,50 @@ static void test_api_keys_scopes(void **state)
     free(read);
 }
 
+/* Clients that cannot send a Bearer header: Telegraf/InfluxDB 2 "Token", Grafana and
+ * InfluxDB 1 Basic (password = key, user ignored), InfluxDB 1's p= query argument. */
+static void test_client_credential_forms(void **state)
+{
+    char *ingest = make_key("lpt-forms", "[\"ingest\"]");
+    char h[512], body[128], b64[400], path[600];
+    httpc_resp_t r;
+    snprintf(body, sizeof(body), "lpt_forms,via=x v=1 %lld", (long long)now_ms());
+    snprintf(h, sizeof(h), "Authorization: Token %s\r\n", ingest);
+    assert_int_equal(httpc_request(S.port, "POST", "/write?precision=ms", h, body, strlen(body), &r),
+                     0);
+    assert_int_equal(r.status, 204);
+    httpc_resp_free(&r);
+    char userpass[300];
+    snprintf(userpass, sizeof(userpass), "telegraf:%s", ingest);
+    testutil_base64(userpass, strlen(userpass), b64, sizeof(b64));
+    snprintf(h, sizeof(h), "Authorization: Basic %s\r\n", b64);
+    assert_int_equal(httpc_request(S.port, "POST", "/write?precision=ms", h, body, strlen(body), &r),
+                     0);
+    assert_int_equal(r.status, 204);
+    httpc_resp_free(&r);
+    snprintf(path, sizeof(path), "/write?precision=ms&u=telegraf&p=%s", ingest);
+    assert_int_equal(httpc_request(S.port, "POST", path, "", body, strlen(body), &r), 0);
+    assert_int_equal(r.status, 204);
+    httpc_resp_free(&r);
+    /* wrong key, not base64, no colon, unknown scheme: 401 in the error shape */
+    const char *bad[] = {"Authorization: Basic dTpvbWtfbm9wZQ==\r\n", /* u:omk_nope */
+                         "Authorization: Basic !!!notbase64\r\n",
+                         "Authorization: Basic bm9jb2xvbg==\r\n", /* nocolon */
+                         "Authorization: Digest x\r\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(
+            httpc_request(S.port, "POST", "/write?precision=ms", bad[i], body, strlen(body), &r), 0);
+        srvtest_assert_error(&r, 401, "unauthorized");
+        httpc_resp_free(&r);
+    }
+    assert_int_equal(
+        httpc_request(S.port, "POST", "/write?precision=ms&p=omk_wrong", "", body, strlen(body), &r),
+        0);
+    srvtest_assert_error(&r, 401, "unauthorized");
+    httpc_resp_free(&r);
+    free(ingest);
+}
+
 /* ---- gzip ---- */
 
 static void test_gzip_good_bad_and_bomb(void **state)
@@ -547,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_malformed_kinds_name_their_line),
         cmocka_unit_test(test_auth_and_size_errors),
         cmocka_unit_test(test_api_keys_scopes),
+        cmocka_unit_test(test_client_credential_forms),
         cmocka_unit_test(test_gzip_good_bad_and_bomb),
         cmocka_unit_test(test_import_good_and_bad),
         cmocka_unit_test(test_definitions),

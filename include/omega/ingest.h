@@ -106,6 +106,23 @@ typedef int (*omega_ingest_sink_fn)(void *ctx, const char *data, size_t len);
 int omega_gunzip(const void *in, size_t len, size_t max_out, omega_ingest_sink_fn sink, void *ctx,
                  omega_error_t *err);
 
+/* ---- Prometheus remote_write ---- */
+
+/* Decode a snappy block (the remote_write body encoding) into a malloc'd NUL-terminated
+ * buffer (*out, freed by the caller; *out_len bytes). Returns 0, OMEGA_EINVAL (corrupt or
+ * truncated, reason in err) or OMEGA_E2BIG (declares more than max_out bytes: refused
+ * before allocating). */
+int omega_snappy_decode(const void *in, size_t len, size_t max_out, char **out, size_t *out_len,
+                        omega_error_t *err);
+
+/* Parse a decoded remote_write 1.0 WriteRequest into out: the __name__ label is the metric
+ * name, the others its labels; exemplars, native histograms and metadata are skipped and
+ * staleness markers dropped (counted in *stale_dropped, may be NULL). lim NULL = defaults.
+ * Returns 0, OMEGA_EINVAL ("timeseries[3]: no __name__ label", malformed protobuf) or
+ * OMEGA_E2BIG (more than lim->max_points samples). */
+int omega_promwrite_parse(const void *proto, size_t len, const omega_ingest_limits_t *lim,
+                          omega_ingest_batch_t *out, size_t *stale_dropped, omega_error_t *err);
+
 /* ---- Metric definitions ---- */
 
 typedef enum omega_metric_type {

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Deterministic test data for the PromQL compatibility suite, written twice: as OpenMetrics
 for `promtool tsdb create-blocks-from openmetrics` and as TSV (name, labels, ms, value) for
-omega's loader. Counters with resets, a histogram, gauges with gaps longer than the 5-minute
+omega (Influx line protocol for the finite samples, which line protocol can carry, and the
+JSON import for the NaN ones, which it cannot). Counters with resets, a histogram, gauges with gaps longer than the 5-minute
 lookback, a series that ends early, jittered timestamps and NaN samples.
-Usage: gen.py <end_unix_ms> <out.om> <out.tsv>"""
+Usage: gen.py <end_unix_ms> <out.om> <out.lp> <out-nan.json>"""
+import json
 import math
 import random
 import sys
@@ -78,17 +80,31 @@ def fmt_val(v):
     return repr(float(v))
 
 
+def lp_escape(s):
+    """Influx tag keys/values: escape commas, equals signs, spaces and backslashes."""
+    return "".join("\\" + c if c in ",= \\" else c for c in s)
+
+
 def main():
-    end_ms, om_path, tsv_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    end_ms, om_path, lp_path, nan_path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
     data = series(end_ms)
-    with open(om_path, "w") as om, open(tsv_path, "w") as tsv:
+    nan = []
+    with open(om_path, "w") as om, open(lp_path, "w") as lp:
         for name, labels, pts in data:  # same names are adjacent: OpenMetrics families
             lab = ",".join('%s="%s"' % (k, v) for k, v in sorted(labels.items()))
-            tl = ",".join("%s=%s" % (k, v) for k, v in sorted(labels.items())) or "-"
+            tags = "".join(",%s=%s" % (lp_escape(k), lp_escape(v)) for k, v in sorted(labels.items()))
+            nan_pts = []
             for t, v in pts:
                 om.write("%s{%s} %s %d.%03d\n" % (name, lab, fmt_val(v), t // 1000, t % 1000))
-                tsv.write("%s\t%s\t%d\t%s\n" % (name, tl, t, fmt_val(v)))
+                if math.isnan(v):
+                    nan_pts.append([t, "NaN"])
+                else:  # a field named "value" maps to the measurement's own name
+                    lp.write("%s%s value=%s %d\n" % (lp_escape(name), tags, repr(float(v)), t))
+            if nan_pts:
+                nan.append({"metric": name, "labels": labels, "samples": nan_pts})
         om.write("# EOF\n")
+    with open(nan_path, "w") as f:
+        json.dump(nan, f)
 
 
 if __name__ == "__main__":

@@ -126,3 +126,20 @@ int testutil_free_port(void)
     close(fd);
     return port;
 }
+
+void testutil_base64(const void *in, size_t n, char *out, size_t out_len)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = in;
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 5 <= out_len; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        out[o++] = tab[v >> 18 & 63];
+        out[o++] = tab[v >> 12 & 63];
+        out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < n ? tab[v & 63] : '=';
+    }
+    if (out_len)
+        out[o < out_len ? o : out_len - 1] = '\0';
+}

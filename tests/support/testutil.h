@@ -27,4 +27,8 @@ char *testutil_read_file(const char *path, size_t *len);
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int testutil_free_port(void);
 
+/* Standard base64 (with padding) of n bytes into out (NUL-terminated; out_len must hold
+ * 4 * ceil(n / 3) + 1 bytes, else the output is cut). */
+void testutil_base64(const void *in, size_t n, char *out, size_t out_len);
+
 #endif
