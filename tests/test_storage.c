@@ -753,6 +753,61 @@ static void test_series_match(void **state)
     assert_int_equal(omega_tsdb_series_match(f->db, &m, 1, NULL, NULL, &err), OMEGA_EINVAL);
 }
 
+/* Several equality matchers are intersected by seeking through their postings: the
+ * result must be exactly the brute-force set, for small and large lists alike. */
+static void test_eq_postings_intersection(void **state)
+{
+    fixture_t *f = *state;
+    omega_error_t err;
+    int64_t t = omega_now_ms() - 60 * 1000;
+    static char vals[4][420][8];
+    omega_label_t labels[420][4];
+    omega_point_t pts[420 * 2];
+    for (int i = 0; i < 420; i++) {
+        snprintf(vals[0][i], 8, "%d", i % 3);
+        snprintf(vals[1][i], 8, "%d", i % 5);
+        snprintf(vals[2][i], 8, "%d", i % 7);
+        snprintf(vals[3][i], 8, "%d", i); /* every combination above repeats every 105 */
+        labels[i][0] = (omega_label_t){"a", vals[0][i]};
+        labels[i][1] = (omega_label_t){"b", vals[1][i]};
+        labels[i][2] = (omega_label_t){"i", vals[2][i]};
+        labels[i][3] = (omega_label_t){"n", vals[3][i]};
+        pts[2 * i] = pt("lf_metric", labels[i], 4, t, i);
+        pts[2 * i + 1] = pt("lf_other", labels[i], 4, t, i);
+    }
+    assert_int_equal(omega_tsdb_write(f->db, pts, 840, &err), 0);
+    assert_int_equal(stat_series(f), 840);
+    /* i % 3 == 1, i % 5 == 2, i % 7 == 3 holds for i = 52 + 105 k: four of 420 */
+    omega_matcher_t m[4] = {{"__name__", "lf_metric", OMEGA_MATCH_EQ},
+                            {"a", "1", OMEGA_MATCH_EQ},
+                            {"b", "2", OMEGA_MATCH_EQ},
+                            {"i", "3", OMEGA_MATCH_EQ}};
+    seen_t seen;
+    assert_int_equal(match_all(f, m, 4, &seen, &err), 0);
+    assert_int_equal(seen.n, 4);
+    /* without the name: both metrics */
+    assert_int_equal(match_all(f, m + 1, 3, &seen, &err), 0);
+    assert_int_equal(seen.n, 8);
+    /* one tiny list against a big one, and a value that has no postings */
+    omega_matcher_t one[2] = {{"__name__", "lf_other", OMEGA_MATCH_EQ}, {"i", "6", OMEGA_MATCH_EQ}};
+    assert_int_equal(match_all(f, one, 2, &seen, &err), 0);
+    assert_int_equal(seen.n, 60);
+    omega_matcher_t none[2] = {{"__name__", "lf_metric", OMEGA_MATCH_EQ}, {"a", "9", OMEGA_MATCH_EQ}};
+    assert_int_equal(match_all(f, none, 2, &seen, &err), 0);
+    assert_int_equal(seen.n, 0);
+    /* a value that is a prefix of another ("1" vs "10") must not mix their postings */
+    omega_label_t pl[2] = {{"p", "1"}, {"p", "10"}};
+    omega_point_t pp[2] = {pt("lf_prefix", &pl[0], 1, t, 1), pt("lf_prefix", &pl[1], 1, t, 2)};
+    assert_int_equal(omega_tsdb_write(f->db, pp, 2, &err), 0);
+    omega_matcher_t pm[2] = {{"__name__", "lf_prefix", OMEGA_MATCH_EQ}, {"p", "1", OMEGA_MATCH_EQ}};
+    assert_int_equal(match_all(f, pm, 2, &seen, &err), 0);
+    assert_int_equal(seen.n, 1);
+    /* an EQ matcher plus a regex: the regex is checked on the intersection */
+    omega_matcher_t mix[2] = {{"__name__", "lf_metric", OMEGA_MATCH_EQ}, {"i", "[36]", OMEGA_MATCH_RE}};
+    assert_int_equal(match_all(f, mix, 2, &seen, &err), 0);
+    assert_int_equal(seen.n, 120);
+}
+
 /* Points of one line protocol line share one label array: the second and later points
  * reuse the first one's sorted labels. The series must be exactly those written one point
  * per call, and a batch larger than the head's lock stripes keeps each series' order. */
@@ -894,6 +949,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retention_hides_and_compaction_drops, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_series_match, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eq_postings_intersection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_label_arrays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_series_creation, setup, teardown),
