@@ -4,6 +4,7 @@
 #include "omega/buf.h"
 #include "omega/common.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,11 +129,27 @@ char *omega_format_double(double v, char *buf, size_t len)
     } else if (isinf(v)) {
         snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
     } else {
+        if (v == (double)(long long)v && fabs(v) < 1e15 && (v != 0 || !signbit(v))) {
+            snprintf(buf, len, "%lld", (long long)v); /* integers: exact, no search */
+            return buf;
+        }
+        /* Shortest round trip: a value with k <= 15 significant digits prints as those
+         * digits at precision 15 (%g drops the padding zeros), so at most three tries. */
         int prec;
-        for (prec = 1; prec <= 17; prec++) {
+        /* subnormals carry fewer digits: search them from one digit up */
+        for (prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
             snprintf(buf, len, "%.*g", prec, v);
             if (strtod(buf, NULL) == v)
                 break;
+        }
+        if (prec > 17)
+            prec = 17;
+        if (prec == 15 && fabs(v) >= DBL_MIN) { /* the digit count actually used, for the decimal form below */
+            prec = 0;
+            for (const char *c = buf; *c && *c != 'e'; c++)
+                prec += *c >= '0' && *c <= '9';
+            for (const char *c = buf; *c == '-' || *c == '0' || *c == '.'; c++)
+                prec -= *c == '0';
         }
         /* %g switches to an exponent as soon as the digits run out ("9e+01" for 90);
          * people read plain decimals better, so use them from 1e-5 up to 1e15, keeping the

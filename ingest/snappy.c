@@ -56,7 +56,7 @@ static int copy_back(char *out, size_t *o, size_t cap, size_t off, size_t n, ome
 int omega_snappy_decode(const void *in, size_t len, size_t max_out, char **out, size_t *out_len,
                         omega_error_t *err)
 {
-    size_t want;
+    size_t want = 0;
     int pre = decoded_len(in, len, &want, err);
     if (pre < 0)
         return pre;
