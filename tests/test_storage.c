@@ -459,6 +459,14 @@ static void test_validation_values_and_limits(void **state)
     omega_point_t too_many = pt("m", many, 65, now, 1);
     assert_int_equal(omega_tsdb_write(f->db, &too_many, 1, &err), OMEGA_EINVAL);
     assert_string_equal(err.message, "point 0: 65 labels, more than the limit of 64");
+    /* 10,000 labels: refused at once with the same message, nothing stored */
+    omega_label_t *huge = calloc(10000, sizeof(*huge));
+    for (int i = 0; i < 10000; i++)
+        huge[i] = (omega_label_t){names[i % 65], "v"};
+    omega_point_t too_many2 = pt("m", huge, 10000, now, 1);
+    assert_int_equal(omega_tsdb_write(f->db, &too_many2, 1, &err), OMEGA_EINVAL);
+    assert_string_equal(err.message, "point 0: 10000 labels, more than the limit of 64");
+    free(huge);
     omega_point_t max_ok = pt("m", many, 64, now, 1);
     assert_int_equal(omega_tsdb_write(f->db, &max_ok, 1, &err), 0);
     omega_label_t u[] = {{"k", "\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80"}};

@@ -544,7 +544,7 @@ static void test_format1_samples_migrated(void **state)
 
 /* Start the writer on rounds [first, last]; read acknowledged rounds until at least
  * `until`, then SIGKILL it. Returns the last acknowledged round. */
-static long run_and_kill(const char *dir, long first, long last, long until)
+static long run_and_kill(const char *dir, long first, long last, long until, int compact)
 {
     char exe[4096], a1[32], a2[32];
     testutil_build_path("tests/storage_crash_writer", exe, sizeof(exe));
@@ -558,7 +558,7 @@ static long run_and_kill(const char *dir, long first, long last, long until)
         dup2(pfd[1], 1);
         close(pfd[0]);
         close(pfd[1]);
-        execl(exe, exe, dir, a1, a2, (char *)NULL);
+        execl(exe, exe, dir, a1, a2, compact ? "compact" : (char *)NULL, (char *)NULL);
         _exit(127);
     }
     close(pfd[1]);
@@ -575,6 +575,8 @@ static long run_and_kill(const char *dir, long first, long last, long until)
     return acked;
 }
 
+/* Six kills mid-burst; the last three while a second thread compacts, flushes and rolls
+ * up back to back, so some land inside a compaction. */
 static void test_kill9_mid_burst_loses_and_duplicates_nothing(void **state)
 {
     fixture_t *f = *state;
@@ -583,7 +585,8 @@ static void test_kill9_mid_burst_loses_and_duplicates_nothing(void **state)
     f->db = NULL;
     long next = 0;
     for (int iter = 0; iter < 6; iter++) {
-        long acked = run_and_kill(f->dir, next, next + 100000, next + 40 + iter * 23);
+        long acked =
+            run_and_kill(f->dir, next, next + 100000, next + 40 + iter * 23, iter >= 3);
         f->o.chunk_max_samples = 16;
         f->o.sync_writes = 1;
         f->db = omega_tsdb_open(&f->o, &err);
