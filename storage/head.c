@@ -270,15 +270,33 @@ void storage_head_sorted(const storage_head_t *e, int64_t start, int64_t end, st
     free(t);
 }
 
-void storage_head_copy(omega_tsdb_t *db, uint64_t id, int64_t start, int64_t end,
-                       storage_sbuf_t *out)
+int storage_head_copy(omega_tsdb_t *db, uint64_t id, int64_t start, int64_t end,
+                      storage_sbuf_t *out)
 {
     storage_head_stripe_t *st = storage_head_stripe(&db->heads, id);
     pthread_mutex_lock(&st->lock);
     storage_head_t *e = storage_head_find(st, id, 0);
     if (e && e->n && e->max_ts >= start && e->min_ts <= end)
         storage_head_sorted(e, start, end, out);
+    /* A seal moves samples to chunks and raises sealed_max under this lock, so when the
+     * newest sealed sample is older than start no chunk can hold one in range. */
+    int chunks = !(e && e->sealed_known && e->sealed_max < start);
     pthread_mutex_unlock(&st->lock);
+    return chunks;
+}
+
+void storage_heads_mark_new(omega_tsdb_t *db, const uint64_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        storage_head_stripe_t *st = storage_head_stripe(&db->heads, ids[i]);
+        pthread_mutex_lock(&st->lock);
+        storage_head_t *e = storage_head_find(st, ids[i], 1);
+        if (!e->sealed_known) {
+            e->sealed_known = 1;
+            e->sealed_max = INT64_MIN;
+        }
+        pthread_mutex_unlock(&st->lock);
+    }
 }
 
 /* ---- the head log ---- */

@@ -331,8 +331,9 @@ static int read_samples(omega_tsdb_t *db, uint64_t id, int64_t start, int64_t en
 {
     buf->n = 0;
     head->n = 0;
-    storage_head_copy(db, id, start, end, head);
-    int rc = storage_chunks_read(db, db->ropts, id, start, end, buf, err);
+    int rc = storage_head_copy(db, id, start, end, head)
+                 ? storage_chunks_read(db, db->ropts, id, start, end, buf, err)
+                 : 0;
     if (rc || head->n == 0)
         return rc;
     if (buf->n == 0 || head->v[0].ts_ms > buf->v[buf->n - 1].ts_ms) {

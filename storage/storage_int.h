@@ -301,9 +301,13 @@ void storage_head_log_upkeep(omega_tsdb_t *db);
 int storage_heads_append(omega_tsdb_t *db, const uint64_t *ids, const omega_point_t *pts, size_t n,
                          uint64_t seq);
 /* Copy series id's head samples in [start, end] into out (sorted, duplicates resolved:
- * the latest write of a timestamp wins). */
-void storage_head_copy(omega_tsdb_t *db, uint64_t id, int64_t start, int64_t end,
-                       storage_sbuf_t *out);
+ * the latest write of a timestamp wins). Returns 1 when sealed chunks may also hold
+ * samples in the range, 0 when none can (the chunk lookup can be skipped). */
+int storage_head_copy(omega_tsdb_t *db, uint64_t id, int64_t start, int64_t end,
+                      storage_sbuf_t *out);
+/* Series created by this process have no chunks: mark their heads so reads skip the
+ * chunk lookup until their first seal. */
+void storage_heads_mark_new(omega_tsdb_t *db, const uint64_t *ids, size_t n);
 /* Append e's samples in [start, end] to out sorted, the last arrival of a time winning
  * (caller holds e's stripe lock). */
 void storage_head_sorted(const storage_head_t *e, int64_t start, int64_t end, storage_sbuf_t *out);

@@ -258,8 +258,10 @@ static int write_creating(omega_tsdb_t *db, const omega_point_t *pts, write_plan
         ix->next_id += n_new;
         atomic_fetch_add(&ix->n_series, n_new);
         for (size_t b = 0; b < fresh.n_buckets; b++)
-            for (storage_idmap_entry_t *e = fresh.buckets[b]; e; e = e->next)
+            for (storage_idmap_entry_t *e = fresh.buckets[b]; e; e = e->next) {
                 storage_index_cache_put(ix, e->key, e->klen, e->id);
+                storage_heads_mark_new(db, &e->id, 1);
+            }
     }
     pthread_mutex_unlock(&ix->create_lock);
     storage_idmap_deinit(&fresh);
