@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <regex.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "omega/alert.h"
@@ -94,6 +95,8 @@ typedef struct channel {
     json_t *config; /* validated per type (owned) */
     char *template; /* notification_templates name, "" = by category */
     int builtin;    /* created from the config */
+    int64_t hold_until_ms;    /* after a timeout: no attempt on this channel before this */
+    const atomic_int *cancel; /* snapshots only: non-zero = abort transfers (engine stop) */
 } channel_t;
 
 typedef struct silence_matcher {
@@ -144,6 +147,10 @@ struct omega_alert_engine {
     omega_alert_stats_t stats;
     int running, stopping;
     pthread_t eval_thread, send_thread;
+    struct sender_worker **workers; /* per-channel delivery threads (sender.c) */
+    size_t n_workers;               /* entries in workers */
+    atomic_int cancel_io;           /* set by omega_alert_stop: in-flight transfers abort */
+    char dashboard_base[512];       /* "http://host:port" of the dashboard links */
 };
 
 /* ---- util.c ---- */
@@ -196,6 +203,10 @@ void be64_put(unsigned char *p, uint64_t v);
 uint64_t be64_get(const unsigned char *p);
 const char *sev_name(sev_t s);
 const char *category_name(category_t c);
+/* Make room for element n of an array of elem-byte elements that only ever grows through
+ * this call (compacting in place is fine): reallocates to 2n when n is 0 or a power of
+ * two, so n appends cost O(n), not O(n^2). Returns the (possibly moved) array. */
+void *array_grow(void *p, size_t n, size_t elem);
 /* Generate a fresh id "<prefix><ms hex><seq>" into buf. Caller holds e->mu. */
 void engine_new_id(omega_alert_engine_t *e, const char *prefix, char *buf, size_t len);
 
@@ -219,6 +230,12 @@ rule_t *rule_find(omega_alert_engine_t *e, const char *id, size_t *index);
 /* Load stored rules and add the built-in ones (caller holds nothing; called at create). */
 int rules_load(omega_alert_engine_t *e, omega_error_t *err);
 int64_t rule_cooldown_ms(const omega_alert_engine_t *e, const rule_t *r);
+/* Append r to the engine's rules (caller holds e->mu or is the creator). */
+void rules_add(omega_alert_engine_t *e, rule_t *r);
+
+/* ---- builtins.c ---- */
+/* Add the built-in rules of the config (at create, after the channels). */
+void builtins_add(omega_alert_engine_t *e);
 /* 1 when value a is past threshold b under op (NaN never is). */
 int rule_breaches(cmp_op_t op, double a, double b);
 
@@ -239,6 +256,12 @@ json_t *template_vars(json_t *payload, int64_t at_ms);
 /* Render text with vars (an object of strings), escaping values for the target.
  * Returns malloc'd text. */
 char *template_render(const char *text, json_t *vars, int esc);
+/* Fill e->dashboard_base from opt.dashboard_url, else from server.listen (a wildcard host
+ * becomes this machine's name) and server.tls.enabled. */
+void dashboard_base_init(omega_alert_engine_t *e);
+/* Link to the dashboard's history view of expr ("" = none) from 30 min before at_ms to 30
+ * min after, as a JSON string. */
+json_t *dashboard_link(const omega_alert_engine_t *e, const char *expr, int64_t at_ms);
 
 /* ---- silence.c ---- */
 silence_t *silence_parse(json_t *body, omega_error_t *err);
@@ -264,14 +287,33 @@ int queue_load(omega_alert_engine_t *e, omega_error_t *err);
 int queue_push(omega_alert_engine_t *e, const char *channel, category_t cat, json_t *payload,
                int64_t now_ms);
 void queue_free_all(omega_alert_engine_t *e);
+/* The oldest item of channel due at now_ms and not busy, honouring the channel's hold;
+ * items of a deleted channel are dropped on the way. Caller holds e->mu. NULL = none. */
+qitem_t *queue_next_due(omega_alert_engine_t *e, const char *channel, int64_t now_ms);
+/* Record the outcome of one attempt of item seq (caller holds e->mu): 0 = delivered
+ * (removed), OMEGA_EAGAIN = interrupted by a stop (left as it was), else a failure
+ * (backoff, or dropped past the retry window; a timeout also holds the channel). */
+void queue_settle(omega_alert_engine_t *e, uint64_t seq, int rc, const char *why,
+                  int64_t now_ms);
+
+/* ---- engine.c ---- */
+/* Wait on e->cond until ms from now (monotonic clock) or a signal; caller holds e->mu. */
+void engine_wait_ms(omega_alert_engine_t *e, int64_t ms);
+
+/* ---- sender.c ---- */
+/* The background dispatcher: starts one worker per channel with due notifications, so a
+ * slow endpoint delays only its own channel. */
+void *sender_main(void *arg);
 
 /* ---- deliver.c ---- */
 /* Deliver payload through channel c (a snapshot: the caller owns it). Blocking, bounded by
  * the channel's timeout; at_ms is the transition time ({timestamp}). 0, or OMEGA_EIO /
- * OMEGA_ETIMEDOUT with the reason in err. */
+ * OMEGA_ETIMEDOUT with the reason in err, or OMEGA_EAGAIN when c->cancel aborted it. */
 int deliver(const omega_alert_engine_t *e, const channel_t *c, category_t cat, json_t *payload,
             int64_t at_ms, omega_error_t *err);
 channel_t *channel_dup(const channel_t *c);
+/* Make transfer h abort when c->cancel becomes non-zero (no-op without one). */
+void deliver_watch_cancel(void *h, const channel_t *c);
 
 /* ---- email.c ---- */
 /* Send subject + text (and an HTML alternative) to the channel's recipients over SMTP. */

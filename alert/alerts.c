@@ -2,6 +2,7 @@
 /* Reading alerts: the active list, the stored history by time, and acknowledgement. */
 #include "alert_int.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,34 @@ static int on_history(void *ctx, const void *key, size_t klen, const void *val, 
     return json_array_size(h->items) >= h->limit ? 1 : 0;
 }
 
+/* Visit the history keys of [since, until] in time order. The KV facade can only seek to a
+ * prefix, so the range is cut into aligned blocks of 256^k ms (k >= 2: a block of 65.5 s
+ * or more), each one prefix seek: a query costs one seek per block plus the entries of
+ * the range (and of at most 65.5 s before it, filtered by on_history), not a scan from the
+ * oldest entry. Stops when on_history does (limit reached or past until). */
+static int scan_history(omega_tsdb_t *db, hist_ctx_t *h, omega_error_t *err)
+{
+    uint64_t lo = h->since < 0 ? 0 : (uint64_t)h->since & ~(uint64_t)0xffff;
+    uint64_t hi = h->until < 0 ? 0 : (uint64_t)h->until;
+    while (lo <= hi) {
+        int k = 2; /* bytes of the timestamp left free: the block is 256^k ms */
+        while (k < 7 && (lo & ((UINT64_C(1) << (8 * (k + 1))) - 1)) == 0 &&
+               hi - lo >= (UINT64_C(1) << (8 * (k + 1))) - 1)
+            k++;
+        unsigned char prefix[10];
+        memcpy(prefix, KEY_HISTORY, 2);
+        be64_put(prefix + 2, lo);
+        int rc = omega_kv_scan(db, OMEGA_KV_ALERTS, prefix, 10 - (size_t)k, on_history, h, err);
+        if (rc != 0)
+            return rc < 0 ? rc : 0;
+        uint64_t step = UINT64_C(1) << (8 * k);
+        if (lo > UINT64_MAX - step)
+            break;
+        lo += step;
+    }
+    return 0;
+}
+
 int omega_alert_history(omega_alert_engine_t *e, int64_t since_ms, int64_t until_ms,
                         const char *rule_id, const char *severity, size_t limit, char **out,
                         omega_error_t *err)
@@ -74,8 +103,7 @@ int omega_alert_history(omega_alert_engine_t *e, int64_t since_ms, int64_t until
     if (until_ms < since_ms)
         return omega_error_set_path(err, OMEGA_EINVAL, "until", "until is before since");
     hist_ctx_t h = {since_ms, until_ms, rule_id, severity, limit ? limit : 10000, json_array()};
-    int rc = omega_kv_scan(e->db, OMEGA_KV_ALERTS, KEY_HISTORY, strlen(KEY_HISTORY), on_history, &h,
-                           err);
+    int rc = scan_history(e->db, &h, err);
     if (rc < 0) {
         json_decref(h.items);
         return rc;

@@ -241,9 +241,19 @@ static int load_one(void *ctx, const void *key, size_t klen, const void *val, si
     omega_alert_engine_t *e = ctx;
     omega_error_t err;
     omega_error_clear(&err);
-    json_t *body = json_loadb(val, vlen, 0, NULL);
+    char *name = omega_strndup(key, klen), *plain = NULL;
+    size_t plen = 0;
+    int stale = 0;
+    if (e->opt.vault.open && /* sealed at rest: opened by auth */
+        e->opt.vault.open(e->opt.vault.ctx, name, val, vlen, &plain, &plen, &stale, &err) != 0)
+        vlen = 0;
+    json_t *body = json_loadb(plain ? plain : val, plain ? plen : vlen, 0, NULL);
     channel_t *c = body ? channel_parse(NULL, body, &err) : NULL;
+    if (c && c->id && stale) /* plain (or old key) while sealing is on: re-store it */
+        e->opt.vault.put(e->opt.vault.ctx, name, plain, plen, NULL);
     json_decref(body);
+    free(plain);
+    free(name);
     if (!c || !c->id) {
         omega_log_error("stored alert channel %.*s is unreadable (%s); skipped", (int)klen,
                         (const char *)key, err.message);

@@ -2,8 +2,8 @@
 /* Sending one notification through one channel: the log, a webhook (API.md's JSON body,
  * optional HMAC-SHA256 signature), e-mail over SMTP (STARTTLS when offered, auth,
  * multipart text + HTML) and SMS through an HTTP gateway. libcurl is used here only; calls
- * block up to the channel's timeout and run on the sender thread (or an API worker for a
- * channel test), never on the event loop. */
+ * block up to the channel's timeout and run on a delivery thread (or an API worker for a
+ * channel test), never on the event loop; an engine stop aborts them. */
 #include "alert_int.h"
 
 #include <curl/curl.h>
@@ -22,7 +22,8 @@ static const char *const fallback_subject = "OMEGA Alert - {metric_name}";
 static const char *const fallback_body =
     "Alert: {alert}\nStatus: {status}\nMetric: {metric_name}\nCurrent Value: {current_value}\n"
     "Threshold: {threshold}\nSeverity: {severity}\nTimestamp: {timestamp}\nLabels: {labels}\n\n"
-    "Description: {description}\nRecommended Action: {recommended_action}\n";
+    "Description: {description}\nRecommended Action: {recommended_action}\n"
+    "Dashboard: {dashboard_url}\n";
 
 static int64_t timeout_of(const omega_alert_engine_t *e, const channel_t *c)
 {
@@ -87,6 +88,14 @@ static void render(const omega_alert_engine_t *e, const channel_t *c, category_t
     *text = omega_buf_take(&b, NULL);
     if (!*text)
         *text = omega_strdup("");
+    if (e->opt.mask) { /* security.privacy_settings.data_masking */
+        char *m = e->opt.mask(e->opt.mask_ctx, *subject);
+        free(*subject);
+        *subject = m;
+        m = e->opt.mask(e->opt.mask_ctx, *text);
+        free(*text);
+        *text = m;
+    }
 }
 
 static size_t discard_body(char *p, size_t size, size_t n, void *ctx)
@@ -96,8 +105,26 @@ static size_t discard_body(char *p, size_t size, size_t n, void *ctx)
     return *seen > RESPONSE_MAX ? 0 : size * n; /* hang up on huge answers */
 }
 
+static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    const atomic_int *cancel = ctx;
+    return atomic_load(cancel) ? 1 : 0; /* non-zero aborts the transfer */
+}
+
+void deliver_watch_cancel(void *h, const channel_t *c)
+{
+    if (!c->cancel)
+        return;
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->cancel);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+}
+
 static int curl_fail(CURLcode cc, const char *what, int64_t timeout_ms, omega_error_t *err)
 {
+    if (cc == CURLE_ABORTED_BY_CALLBACK)
+        return omega_error_set(err, OMEGA_EAGAIN, "%s: interrupted by shutdown", what);
     if (cc == CURLE_OPERATION_TIMEDOUT)
         return omega_error_set(err, OMEGA_ETIMEDOUT, "%s: no answer within %lld ms", what,
                                (long long)timeout_ms);
@@ -105,12 +132,14 @@ static int curl_fail(CURLcode cc, const char *what, int64_t timeout_ms, omega_er
 }
 
 /* One HTTP request; 0 when the answer is 2xx (read up to RESPONSE_MAX bytes of it). */
-static int http_send(const char *url, const char *method, struct curl_slist *headers,
-                     const char *body, int64_t timeout_ms, omega_error_t *err)
+static int http_send(const channel_t *c, const char *url, const char *method,
+                     struct curl_slist *headers, const char *body, int64_t timeout_ms,
+                     omega_error_t *err)
 {
     CURL *h = curl_easy_init();
     if (!h)
         return omega_error_set(err, OMEGA_EIO, "cannot create an HTTP client");
+    deliver_watch_cancel(h, c);
     size_t seen = 0;
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -132,7 +161,7 @@ static int http_send(const char *url, const char *method, struct curl_slist *hea
     /* A 2xx whose body we refused to read to the end still counts as delivered. */
     if (status >= 200 && status < 300 && (cc == CURLE_OK || cc == CURLE_WRITE_ERROR))
         return 0;
-    if (cc != CURLE_OK && status == 0)
+    if (cc != CURLE_OK && (status == 0 || cc == CURLE_ABORTED_BY_CALLBACK))
         return curl_fail(cc, url, timeout_ms, err);
     return omega_error_set(err, OMEGA_EIO, "%s answered HTTP %ld", url, status);
 }
@@ -150,10 +179,24 @@ static struct curl_slist *config_headers(json_t *cfg, struct curl_slist *l)
     return l;
 }
 
+/* The webhook body is exactly API.md's: the dashboard links travel in the queued payload
+ * for the templates only. */
+static char *webhook_body(json_t *payload)
+{
+    json_t *b = json_deep_copy(payload);
+    json_object_del(b, "dashboard_url");
+    size_t i;
+    json_t *one;
+    json_array_foreach(json_object_get(b, "alerts"), i, one) json_object_del(one, "dashboard_url");
+    char *text = json_dumps(b, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(b);
+    return text;
+}
+
 static int send_webhook(const omega_alert_engine_t *e, const channel_t *c, json_t *payload,
                         omega_error_t *err)
 {
-    char *body = json_dumps(payload, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    char *body = webhook_body(payload);
     struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
     hl = config_headers(c->config, hl);
     const char *secret = json_string_value(json_object_get(c->config, "secret"));
@@ -168,8 +211,8 @@ static int send_webhook(const omega_alert_engine_t *e, const channel_t *c, json_
             snprintf(line + o, 3, "%02x", mac[i]);
         hl = curl_slist_append(hl, line);
     }
-    int rc = http_send(json_string_value(json_object_get(c->config, "url")), "POST", hl, body,
-                       timeout_of(e, c), err);
+    int rc = http_send(c, json_string_value(json_object_get(c->config, "url")), "POST", hl,
+                       body, timeout_of(e, c), err);
     curl_slist_free_all(hl);
     free(body);
     return rc;
@@ -204,7 +247,7 @@ static int send_sms(const omega_alert_engine_t *e, const channel_t *c, category_
         char ct[300];
         snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
         struct curl_slist *hl = config_headers(c->config, curl_slist_append(NULL, ct));
-        rc = http_send(u, method ? method : "POST", hl, body, timeout_of(e, c), err);
+        rc = http_send(c, u, method ? method : "POST", hl, body, timeout_of(e, c), err);
         curl_slist_free_all(hl);
         free(u);
         free(body);

@@ -131,6 +131,7 @@ int email_send(const channel_t *c, const char *subject, const char *text, int64_
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    deliver_watch_cancel(h, c);
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, json_string_value(json_object_get(cfg, "from")));
     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
     if (user && *user) {
@@ -148,6 +149,8 @@ int email_send(const channel_t *c, const char *subject, const char *text, int64_
     free(msg);
     if (cc == CURLE_OK)
         return 0;
+    if (cc == CURLE_ABORTED_BY_CALLBACK)
+        return omega_error_set(err, OMEGA_EAGAIN, "%s: interrupted by shutdown", url);
     if (cc == CURLE_OPERATION_TIMEDOUT)
         return omega_error_set(err, OMEGA_ETIMEDOUT, "%s: no answer within %lld ms", url,
                                (long long)timeout_ms);

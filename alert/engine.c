@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The alert engine's lifecycle: loading stored state, the evaluator and sender threads,
- * and the counters. The state machine lives in eval.c, the queue in queue.c, the
- * management calls of the API in manage.c. */
+ * and the counters. The state machine lives in eval.c, the queue in queue.c, delivery
+ * threads in sender.c, the management calls of the API in manage.c. */
 #include "alert_int.h"
 
 #include <curl/curl.h>
@@ -47,6 +47,8 @@ omega_alert_engine_t *omega_alert_create(omega_tsdb_t *db, const omega_alert_opt
         e->opt.retry_max_ms = e->opt.retry_base_ms;
     if (e->opt.http_timeout_ms <= 0)
         e->opt.http_timeout_ms = 5000;
+    dashboard_base_init(e);
+    e->opt.dashboard_url = NULL; /* copied into dashboard_base; the caller's may go */
     pthread_mutex_init(&e->mu, NULL);
     pthread_mutex_init(&e->eval_mu, NULL);
     pthread_condattr_t ca;
@@ -66,8 +68,7 @@ omega_alert_engine_t *omega_alert_create(omega_tsdb_t *db, const omega_alert_opt
     return e;
 }
 
-/* Wait on e->cond until ms from now (monotonic) or a signal; caller holds e->mu. */
-static void wait_ms(omega_alert_engine_t *e, int64_t ms)
+void engine_wait_ms(omega_alert_engine_t *e, int64_t ms)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -85,7 +86,7 @@ static void *eval_main(void *arg)
         pthread_mutex_lock(&e->mu);
         int64_t left;
         while (!e->stopping && (left = (next - omega_mono_ns()) / 1000000) > 0)
-            wait_ms(e, left);
+            engine_wait_ms(e, left);
         int stop = e->stopping;
         pthread_mutex_unlock(&e->mu);
         if (stop)
@@ -94,29 +95,6 @@ static void *eval_main(void *arg)
         next += e->opt.evaluation_interval_ms * 1000000;
         if (next < omega_mono_ns()) /* fell behind: skip missed ticks, do not burst */
             next = omega_mono_ns() + e->opt.evaluation_interval_ms * 1000000;
-    }
-    return NULL;
-}
-
-static void *send_main(void *arg)
-{
-    omega_alert_engine_t *e = arg;
-    for (;;) {
-        int64_t now = omega_now_ms();
-        omega_alert_deliver(e, now);
-        pthread_mutex_lock(&e->mu);
-        int64_t wait = 1000;
-        for (size_t i = 0; i < e->n_queue; i++) {
-            int64_t d = e->queue[i]->next_ms - omega_now_ms();
-            if (!e->queue[i]->busy && d < wait)
-                wait = d;
-        }
-        if (!e->stopping && wait > 0)
-            wait_ms(e, wait);
-        int stop = e->stopping;
-        pthread_mutex_unlock(&e->mu);
-        if (stop)
-            break;
     }
     return NULL;
 }
@@ -131,7 +109,7 @@ int omega_alert_start(omega_alert_engine_t *e)
         return 0;
     if (pthread_create(&e->eval_thread, NULL, eval_main, e) != 0)
         return OMEGA_EIO;
-    if (pthread_create(&e->send_thread, NULL, send_main, e) != 0) {
+    if (pthread_create(&e->send_thread, NULL, sender_main, e) != 0) {
         pthread_mutex_lock(&e->mu);
         e->stopping = 1;
         pthread_cond_broadcast(&e->cond);
@@ -151,10 +129,12 @@ void omega_alert_stop(omega_alert_engine_t *e)
         return;
     pthread_mutex_lock(&e->mu);
     e->stopping = 1;
+    atomic_store(&e->cancel_io, 1); /* a hanging endpoint must not hold up a shutdown */
     pthread_cond_broadcast(&e->cond);
     pthread_mutex_unlock(&e->mu);
     pthread_join(e->eval_thread, NULL);
     pthread_join(e->send_thread, NULL);
+    atomic_store(&e->cancel_io, 0);
     e->running = 0;
 }
 

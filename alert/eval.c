@@ -52,6 +52,8 @@ static alert_t *find_alert(const hmap_t *index, const labelset_t *l, uint64_t h)
 
 static void live_event(pass_t *p, const rule_t *r, const alert_t *a, const char *event)
 {
+    if (!p->events)
+        return; /* nobody listens */
     json_t *o = alert_payload(r, a, event);
     json_object_set_new(o, "type", json_string("alert"));
     json_object_set_new(o, "id", json_string(a->id));
@@ -65,7 +67,7 @@ static void start_episode(rule_t *r, alert_t *a, const labelset_t *l, int64_t no
         labelset_copy(&a->labels, l);
         a->lhash = labelset_hash(l, NULL);
         alert_make_id(r, l, a->id);
-        r->alerts = omega_realloc(r->alerts, (r->n_alerts + 1) * sizeof(*r->alerts));
+        r->alerts = array_grow(r->alerts, r->n_alerts, sizeof(*r->alerts));
         r->alerts[r->n_alerts++] = a;
     }
     a->state = ST_PENDING;
@@ -126,7 +128,8 @@ static void apply_sample(omega_alert_engine_t *e, pass_t *p, rule_t *r, hmap_t *
     }
 }
 
-static void add_note(pass_t *p, rule_t *r, alert_t *a, const char *status)
+static void add_note(const omega_alert_engine_t *e, pass_t *p, rule_t *r, alert_t *a,
+                     const char *status)
 {
     omega_buf_t key;
     omega_buf_init(&key, 0);
@@ -139,10 +142,12 @@ static void add_note(pass_t *p, rule_t *r, alert_t *a, const char *status)
     }
     if (!r->n_group_by)
         omega_buf_printf(&key, "\x1f%s", a->id); /* no group_by: one notification per alert */
-    p->notes = omega_realloc(p->notes, (p->n_notes + 1) * sizeof(*p->notes));
+    p->notes = array_grow(p->notes, p->n_notes, sizeof(*p->notes));
     pending_note_t *n = &p->notes[p->n_notes++];
     n->rule = r;
     n->payload = alert_payload(r, a, status);
+    int64_t at = strcmp(status, "resolved") == 0 ? a->resolved_at : a->fired_at;
+    json_object_set_new(n->payload, "dashboard_url", dashboard_link(e, r->expr, at));
     n->group = omega_buf_take(&key, NULL);
     n->sev = a->sev;
 }
@@ -171,7 +176,7 @@ static void sweep_unseen(omega_alert_engine_t *e, pass_t *p, rule_t *r)
             history_add(e, r, a, "resolved", NULL, p->now);
             live_event(p, r, a, "resolved");
             if (a->notified && !a->silenced)
-                add_note(p, r, a, "resolved");
+                add_note(e, p, r, a, "resolved");
         } else if (!a->seen) {
             drop = p->now - a->resolved_at >= cooldown &&
                    (!a->last_notified_ms || p->now - a->last_notified_ms >= cooldown);
@@ -237,7 +242,7 @@ static void decide_firing(omega_alert_engine_t *e, pass_t *p, rule_t *r, alert_t
     a->notified = 1;
     a->last_notified_ms = p->now;
     a->dirty = 1;
-    add_note(p, r, a, "firing");
+    add_note(e, p, r, a, "firing");
 }
 
 static int cmp_note(const void *x, const void *y)
@@ -425,7 +430,7 @@ int omega_alert_evaluate(omega_alert_engine_t *e, int64_t now_ms)
             jobs[i].rc =
                 omega_query_instant(e->db, jobs[i].expr, now_ms, &jobs[i].result, &jobs[i].err);
     }
-    pass_t p = {.now = now_ms, .events = json_array()};
+    pass_t p = {.now = now_ms, .events = e->opt.on_event ? json_array() : NULL};
     pthread_mutex_lock(&e->mu);
     for (size_t i = 0; i < n; i++)
         apply_job(e, &p, &jobs[i]);
@@ -459,7 +464,7 @@ int omega_alert_raise(omega_alert_engine_t *e, const char *rule_id, const omega_
     json_decref(obj);
     if (rc != 0)
         return rc;
-    pass_t p = {.now = now_ms, .events = json_array()};
+    pass_t p = {.now = now_ms, .events = e->opt.on_event ? json_array() : NULL};
     pthread_mutex_lock(&e->mu);
     rule_t *r = rule_find(e, rule_id, NULL);
     if (!r || !r->event_metric) {

@@ -15,6 +15,12 @@ static int store_json(omega_alert_engine_t *e, const char *prefix, const char *i
 {
     char key[128];
     int n = snprintf(key, sizeof(key), "%s%s", prefix, id);
+    if (e->opt.vault.put && strcmp(prefix, KEY_CHANNEL) == 0) { /* sealed at rest (auth) */
+        char *text = json_dumps(v, JSON_COMPACT);
+        int rc = e->opt.vault.put(e->opt.vault.ctx, key, text, strlen(text), err);
+        free(text);
+        return rc;
+    }
     return kv_put_json(e->db, OMEGA_KV_META, key, (size_t)n, v, err);
 }
 
@@ -22,6 +28,8 @@ static int unstore(omega_alert_engine_t *e, const char *prefix, const char *id, 
 {
     char key[128];
     int n = snprintf(key, sizeof(key), "%s%s", prefix, id);
+    if (e->opt.vault.del && strcmp(prefix, KEY_CHANNEL) == 0)
+        return e->opt.vault.del(e->opt.vault.ctx, key, err);
     return omega_kv_delete(e->db, OMEGA_KV_META, key, (size_t)n, err);
 }
 
@@ -252,6 +260,7 @@ int omega_alert_channel_test(omega_alert_engine_t *e, const char *id, omega_erro
                   1.0, "threshold", 0.0, "labels", "channel", id, "started_at", json_rfc3339(now),
                   "description", "A test sent from the channel's \"send test\" action.",
                   "recommended_action", "None: this confirms the channel works.");
+    json_object_set_new(payload, "dashboard_url", dashboard_link(e, "", now));
     int rc = deliver(e, snap, CAT_APPLICATION, payload, now, err);
     json_decref(payload);
     channel_free(snap);

@@ -46,7 +46,7 @@ static void unstore(omega_alert_engine_t *e, uint64_t seq)
 
 static void append(omega_alert_engine_t *e, qitem_t *q)
 {
-    e->queue = omega_realloc(e->queue, (e->n_queue + 1) * sizeof(*e->queue));
+    e->queue = array_grow(e->queue, e->n_queue, sizeof(*e->queue));
     e->queue[e->n_queue++] = q;
     e->stats.queue_depth = e->n_queue;
 }
@@ -131,24 +131,15 @@ static size_t find_seq(omega_alert_engine_t *e, uint64_t seq)
     return (size_t)-1;
 }
 
-static category_t entry_category(json_t *entry)
-{
-    const char *c = json_string_value(json_object_get(entry, "category"));
-    if (c && strcmp(c, "system") == 0)
-        return CAT_SYSTEM;
-    if (c && strcmp(c, "application") == 0)
-        return CAT_APPLICATION;
-    return CAT_PERFORMANCE;
-}
-
-/* Record the outcome of one attempt of item seq (caller holds e->mu). */
-static void settle(omega_alert_engine_t *e, uint64_t seq, int rc, const char *why, int64_t now_ms)
+void queue_settle(omega_alert_engine_t *e, uint64_t seq, int rc, const char *why, int64_t now_ms)
 {
     size_t i = find_seq(e, seq);
     if (i == (size_t)-1)
         return;
     qitem_t *q = e->queue[i];
     q->busy = 0;
+    if (rc == OMEGA_EAGAIN)
+        return; /* interrupted by a stop: not an attempt, still stored */
     if (rc == 0) {
         e->stats.notifications_sent++;
         remove_at(e, i);
@@ -162,6 +153,11 @@ static void settle(omega_alert_engine_t *e, uint64_t seq, int rc, const char *wh
     if (delay > e->opt.retry_max_ms)
         delay = e->opt.retry_max_ms;
     q->next_ms = now_ms + delay;
+    /* An endpoint that does not answer would cost a full timeout per queued item: hold the
+     * channel's other items until this one's retry (a refused connection costs nothing). */
+    channel_t *c = rc == OMEGA_ETIMEDOUT ? channel_find(e, q->channel, NULL) : NULL;
+    if (c)
+        c->hold_until_ms = q->next_ms;
     if (q->next_ms - q->created_ms > e->opt.retry_window_ms) {
         omega_log_error("notification to channel %s dropped after %d attempts: %s", q->channel,
                         q->attempts, why);
@@ -176,43 +172,26 @@ static void settle(omega_alert_engine_t *e, uint64_t seq, int rc, const char *wh
     store(e, q, &err);
 }
 
-size_t omega_alert_deliver(omega_alert_engine_t *e, int64_t now_ms)
+qitem_t *queue_next_due(omega_alert_engine_t *e, const char *channel, int64_t now_ms)
 {
-    for (;;) {
-        pthread_mutex_lock(&e->mu);
-        qitem_t *q = NULL;
-        for (size_t i = 0; i < e->n_queue && !q && !e->stopping; i++)
-            if (!e->queue[i]->busy && e->queue[i]->next_ms <= now_ms)
-                q = e->queue[i];
-        if (!q) {
-            size_t left = e->n_queue;
-            pthread_mutex_unlock(&e->mu);
-            return left;
+    for (size_t i = 0; i < e->n_queue;) {
+        qitem_t *q = e->queue[i];
+        if (q->busy || strcmp(q->channel, channel) != 0) {
+            i++;
+            continue;
         }
-        channel_t *c = channel_find(e, q->channel, NULL);
+        channel_t *c = channel_find(e, channel, NULL);
         if (!c) {
             omega_log_warn("notification for deleted channel %s dropped", q->channel);
             e->stats.notifications_dropped++;
-            remove_at(e, find_seq(e, q->seq));
-            pthread_mutex_unlock(&e->mu);
+            remove_at(e, i);
             continue;
         }
-        q->busy = 1;
-        uint64_t seq = q->seq;
-        channel_t *snap = channel_dup(c);
-        json_t *entry = json_deep_copy(q->entry);
-        pthread_mutex_unlock(&e->mu);
-
-        omega_error_t err;
-        omega_error_clear(&err);
-        json_t *payload = json_object_get(entry, "payload");
-        int64_t at = json_integer_value(json_object_get(entry, "created"));
-        int rc = deliver(e, snap, entry_category(entry), payload, at, &err);
-        channel_free(snap);
-        json_decref(entry);
-
-        pthread_mutex_lock(&e->mu);
-        settle(e, seq, rc, err.message, now_ms);
-        pthread_mutex_unlock(&e->mu);
+        if (c->hold_until_ms > now_ms)
+            return NULL;
+        if (q->next_ms <= now_ms)
+            return q;
+        i++;
     }
+    return NULL;
 }

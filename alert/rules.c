@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Alert rules: validation of the JSON body, the stored form in the meta space, and the
- * built-in rules derived from the config (read-only, rebuilt at every start). */
+/* Alert rules: validation of the JSON body and the stored form in the meta space. The
+ * built-in rules derived from the config are builtins.c's. */
 #include "alert_int.h"
 
 #include <math.h>
@@ -283,7 +283,7 @@ int64_t rule_cooldown_ms(const omega_alert_engine_t *e, const rule_t *r)
     return g > c ? g : c;
 }
 
-static void add_rule(omega_alert_engine_t *e, rule_t *r)
+void rules_add(omega_alert_engine_t *e, rule_t *r)
 {
     e->rules = omega_realloc(e->rules, (e->n_rules + 1) * sizeof(*e->rules));
     e->rules[e->n_rules++] = r;
@@ -303,112 +303,14 @@ static int load_one(void *ctx, const void *key, size_t klen, const void *val, si
         rule_free(r);
         return 0;
     }
-    add_rule(e, r);
+    rules_add(e, r);
     return 0;
-}
-
-/* One built-in rule over a selector the collectors produce. */
-static rule_t *add_builtin(omega_alert_engine_t *e, const char *id, const char *name,
-                           const char *expr, category_t cat, double warning, double critical,
-                           const char *desc, const char *action)
-{
-    rule_t *r = omega_calloc(1, sizeof(*r));
-    r->id = omega_strdup(id);
-    r->name = omega_strdup(name);
-    r->expr = omega_strdup(expr);
-    r->thr[SEV_WARNING] = warning;
-    r->has_thr[SEV_WARNING] = !isnan(warning);
-    r->thr[SEV_CRITICAL] = critical;
-    r->has_thr[SEV_CRITICAL] = !isnan(critical);
-    r->category = cat;
-    r->description = omega_strdup(desc);
-    r->recommended_action = omega_strdup(action);
-    r->builtin = 1;
-    for (size_t i = 0; i < e->n_channels; i++)
-        if (e->channels[i]->builtin) {
-            r->channels = omega_realloc(r->channels, (r->n_channels + 1) * sizeof(char *));
-            r->channels[r->n_channels++] = omega_strdup(e->channels[i]->id);
-        }
-    add_rule(e, r);
-    return r;
-}
-
-/* The config's thresholds as rules over the collectors' metrics. NAN = no such severity.
- * Compilation time and response time wait for job and self metrics in the store. */
-static void add_builtins(omega_alert_engine_t *e)
-{
-    const omega_config_t *c = e->cfg;
-    const __typeof__(c->system_monitor.system_thresholds) *st =
-        &c->system_monitor.system_thresholds;
-    const char *cpu = "system_cpu_usage_percent{cpu=\"total\"}";
-    add_builtin(e, "builtin-cpu-usage", "CPU usage high", cpu, CAT_PERFORMANCE,
-                c->alerting.alert_thresholds.cpu_usage_warning,
-                c->alerting.alert_thresholds.cpu_usage_critical,
-                "Total CPU usage is above the alerting threshold.",
-                "Find the busiest processes (GET /api/v1/system/processes) and spread or "
-                "reschedule the load.");
-    add_builtin(e, "builtin-memory-usage", "Memory usage high", "system_memory_used_percent",
-                CAT_PERFORMANCE, c->alerting.alert_thresholds.memory_usage_warning,
-                c->alerting.alert_thresholds.memory_usage_critical,
-                "Used memory is above the alerting threshold.",
-                "Find the processes with the largest RSS; look for leaks or lower parallelism.");
-    add_builtin(e, "builtin-disk-usage", "Disk usage high", "system_filesystem_used_percent",
-                CAT_PERFORMANCE, c->performance_monitor.performance_thresholds.disk_usage, NAN,
-                "A filesystem is filling up.",
-                "Plan clean-up or more space for the filesystem named by the mountpoint label.");
-    add_builtin(e, "builtin-system-cpu", "CPU exhausted", cpu, CAT_SYSTEM, NAN, st->cpu_critical,
-                "Total CPU usage reached the system critical threshold.",
-                "The machine is saturated: stop or move work now.");
-    add_builtin(e, "builtin-system-memory", "Memory exhausted", "system_memory_used_percent",
-                CAT_SYSTEM, NAN, st->memory_critical,
-                "Used memory reached the system critical threshold.",
-                "The machine is about to swap or kill processes: free memory now.");
-    add_builtin(e, "builtin-disk-space", "Disk space low", "system_filesystem_used_percent",
-                CAT_SYSTEM, NAN, st->disk_critical, "A filesystem is almost full.",
-                "Delete or move data on the filesystem named by the mountpoint label.");
-    add_builtin(e, "builtin-network-traffic", "Network traffic high",
-                "(rate(system_network_receive_bytes_total[1m]) + "
-                "rate(system_network_transmit_bytes_total[1m])) * 8 / 1000000",
-                CAT_SYSTEM, NAN, st->network_critical,
-                "Traffic on an interface (Mbit/s, both directions) reached the critical level.",
-                "Find the processes or transfers saturating the interface.");
-    add_builtin(e, "builtin-process-count", "Too many processes", "sum(system_processes)",
-                CAT_SYSTEM, NAN, (double)st->process_count_critical,
-                "The number of processes reached the critical level.",
-                "Look for fork loops or runaway build parallelism.");
-    if (c->performance_monitor.enable_memory_leak_detection) {
-        /* Steady growth, not a peak: RSS rising > 100 KiB/s on average over 15 min, for
-         * 10 min more (a compiler's normal growth lasts seconds to a few minutes). */
-        rule_t *leak =
-            add_builtin(e, "builtin-memory-leak", "Memory leak suspected",
-                        "deriv(system_process_resident_memory_bytes[15m])", CAT_APPLICATION, 102400,
-                        NAN, "A watched process's resident memory keeps rising.",
-                        "Profile the process's allocations (LD_PRELOAD profiler) "
-                        "and look for unfreed blocks.");
-        leak->for_ms = 600000;
-    }
-    /* Raised by the system monitor's process events (omega_alert_raise): a non-zero exit
-     * status is a process failure, death by a signal (status 128 + N) a crash. */
-    rule_t *exit_rule = add_builtin(e, "builtin-process-exit", "Watched process failed", "",
-                                    CAT_APPLICATION, 1, 128,
-                                    "A watched process or job exited with a non-zero status "
-                                    "(critical: killed by a signal, a crash).",
-                                    "Read the process's output and core dump; rerun it under "
-                                    "the profiler if it keeps failing.");
-    exit_rule->event_metric = omega_strdup("process_exit_status");
-    rule_t *probe = add_builtin(e, "builtin-probe-failure", "Network target unreachable",
-                                "system_network_probe_success", CAT_SYSTEM, NAN, 1,
-                                "A configured network probe target does not answer.",
-                                "Check the target named by the target label and the network "
-                                "path to it.");
-    probe->op = OP_LT;
-    probe->for_ms = 15000; /* a few probe rounds: one lost SYN is not an outage */
 }
 
 int rules_load(omega_alert_engine_t *e, omega_error_t *err)
 {
     int rc = omega_kv_scan(e->db, OMEGA_KV_META, KEY_RULE, strlen(KEY_RULE), load_one, e, err);
     if (rc == 0 && e->opt.builtin_rules)
-        add_builtins(e);
+        builtins_add(e);
     return rc;
 }

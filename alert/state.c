@@ -114,7 +114,7 @@ static int load_one(void *ctx, const void *key, size_t klen, const void *val, si
         lc->stale[lc->n_stale++] = omega_strndup(key, klen);
         return 0;
     }
-    r->alerts = omega_realloc(r->alerts, (r->n_alerts + 1) * sizeof(*r->alerts));
+    r->alerts = array_grow(r->alerts, r->n_alerts, sizeof(*r->alerts));
     r->alerts[r->n_alerts++] = a;
     return 0;
 }

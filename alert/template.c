@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Notification templates: the specification's {placeholders} (plus {labels}, {alert},
- * {status}, and {to}/{message} for SMS bodies), checked at save time and rendered at send
- * time with the escaping the target needs (none, JSON string, URL). "{{" and "}}" are
- * literal braces. */
+ * {status}, {dashboard_url}, and {to}/{message} for SMS bodies), checked at save time and
+ * rendered at send time with the escaping the target needs (none, JSON string, URL). "{{"
+ * and "}}" are literal braces. Also the dashboard links. */
 #include "alert_int.h"
 
 #include <ctype.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "omega/buf.h"
 
 static const char *const known[] = {
-    "metric_name",        "current_value", "threshold", "severity", "timestamp", "description",
-    "recommended_action", "labels",        "alert",     "status",   NULL};
+    "metric_name",        "current_value", "threshold", "severity", "timestamp",     "description",
+    "recommended_action", "labels",        "alert",     "status",   "dashboard_url", NULL};
 static const char *const sms_only[] = {"to", "message", NULL};
 
 static int in_list(const char *const *list, const char *p, size_t n)
@@ -52,7 +53,7 @@ int template_check(const char *text, const char *field, int sms, omega_error_t *
                                         "%s: unknown placeholder {%.*s}; known: metric_name, "
                                         "current_value, threshold, severity, timestamp, "
                                         "description, recommended_action, labels, alert, "
-                                        "status%s",
+                                        "status, dashboard_url%s",
                                         field, (int)(n > 64 ? 64 : n), text + i + 1,
                                         sms ? ", to, message" : "");
         i += n + 1;
@@ -157,6 +158,7 @@ json_t *template_vars(json_t *payload, int64_t at_ms)
                         json_string(str_of(payload, "recommended_action")));
     json_object_set_new(vars, "alert", json_string(str_of(payload, "alert")));
     json_object_set_new(vars, "status", json_string(str_of(payload, "status")));
+    json_object_set_new(vars, "dashboard_url", json_string(str_of(payload, "dashboard_url")));
     omega_buf_t b;
     omega_buf_init(&b, 0);
     const char *k;
@@ -170,4 +172,48 @@ json_t *template_vars(json_t *payload, int64_t at_ms)
     json_object_set_new(vars, "labels", json_string(labels ? labels : ""));
     free(labels);
     return vars;
+}
+
+void dashboard_base_init(omega_alert_engine_t *e)
+{
+    size_t cap = sizeof(e->dashboard_base);
+    if (e->opt.dashboard_url && *e->opt.dashboard_url) {
+        snprintf(e->dashboard_base, cap, "%s", e->opt.dashboard_url);
+    } else {
+        const char *listen = e->cfg->server.listen ? e->cfg->server.listen : "";
+        const char *port = strrchr(listen, ':');
+        size_t hlen = port ? (size_t)(port - listen) : strlen(listen);
+        char host[256];
+        snprintf(host, sizeof(host), "%.*s", (int)(hlen < 255 ? hlen : 255), listen);
+        /* A wildcard listener is reachable by the machine's name; loopback stays as is. */
+        if (!host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "[::]") == 0 ||
+            strcmp(host, "::") == 0) {
+            if (gethostname(host, sizeof(host)) != 0 || !host[0])
+                snprintf(host, sizeof(host), "localhost");
+            host[sizeof(host) - 1] = '\0';
+        }
+        snprintf(e->dashboard_base, cap, "%s://%s%s", e->cfg->server.tls.enabled ? "https" : "http",
+                 host, port ? port : "");
+    }
+    size_t n = strlen(e->dashboard_base);
+    while (n && e->dashboard_base[n - 1] == '/')
+        e->dashboard_base[--n] = '\0';
+}
+
+json_t *dashboard_link(const omega_alert_engine_t *e, const char *expr, int64_t at_ms)
+{
+    omega_buf_t b;
+    omega_buf_init(&b, 0);
+    omega_buf_printf(&b, "%s/#/history?", e->dashboard_base);
+    if (expr && *expr) {
+        omega_buf_puts(&b, "expr=");
+        put_escaped(&b, expr, TEMPLATE_ESC_URL);
+        omega_buf_puts(&b, "&");
+    }
+    omega_buf_printf(&b, "from=%lld&to=%lld", (long long)(at_ms - 30 * 60000),
+                     (long long)(at_ms + 30 * 60000));
+    char *text = omega_buf_take(&b, NULL);
+    json_t *v = json_string(text);
+    free(text);
+    return v;
 }

@@ -337,3 +337,10 @@ void engine_new_id(omega_alert_engine_t *e, const char *prefix, char *buf, size_
     snprintf(buf, len, "%s%llx%llu", prefix, (unsigned long long)omega_now_ms(),
              (unsigned long long)++e->id_seq);
 }
+
+void *array_grow(void *p, size_t n, size_t elem)
+{
+    if (n & (n - 1))
+        return p; /* not 0 nor a power of two: the doubled allocation has room */
+    return omega_realloc(p, (n ? 2 * n : 1) * elem);
+}

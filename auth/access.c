@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The permission model: API.md's RBAC table as data, adjusted by security.access_control
- * (admin_roles, viewer_roles, carried in the handle's options), and API key scopes.
+ * (enable_rbac, admin_roles, viewer_roles, carried in the handle's options), and API key
+ * scopes.
  * Which route or WebSocket message needs which permission is declared by server/. */
 #include "auth_int.h"
 
@@ -45,6 +46,10 @@ static unsigned role_perms(const omega_auth_options_t *o, omega_role_t role)
      * that can repair it. */
     if (role == OMEGA_ROLE_SUPERUSER)
         return table[OMEGA_ROLE_SUPERUSER];
+    /* Roles not enforced: every signed-in user administers, but the security operations
+     * (audit log, key rotation, erasure, superuser accounts) stay with superusers. */
+    if (!o->rbac)
+        return table[OMEGA_ROLE_ADMIN];
     if (o->admin_roles & bit)
         return table[OMEGA_ROLE_ADMIN];
     if (o->viewer_roles & bit)

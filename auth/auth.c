@@ -2,10 +2,10 @@
 /* The auth handle: options, the HS256 signing key, role names, first-start bootstrap,
  * login (plain and rate-limited) and token verification, built on password.c, user.c,
  * token.c, session.c and ratelimit.c.
- * The signing key is 32 random bytes kept as 64 hex characters in OMEGA_KV_META under
- * "auth/jwt_key", created on first start and reused so tokens survive restarts. It is
- * stored in plain form for now; encrypting it at rest belongs to the storage-encryption
- * work, and anyone who can read the data directory can mint tokens until then. */
+ * The signing key and the API-key secret are 32 random bytes kept as 64 hex characters in
+ * OMEGA_KV_META ("auth/jwt_key", "auth/apikey_key"), created on first start and reused so
+ * tokens survive restarts; both go through secrets.c, so they are sealed at rest when
+ * encryption is on. */
 #include "auth_int.h"
 
 #include "omega/log.h"
@@ -59,6 +59,12 @@ void omega_auth_options_init(omega_auth_options_t *o)
     o->audit_retention_ms = 90LL * 24 * 3600 * 1000;
     o->audit_categories =
         OMEGA_AUDIT_ACCESS | OMEGA_AUDIT_MODIFICATION | OMEGA_AUDIT_DELETION | OMEGA_AUDIT_EXPORT;
+    o->rbac = 1;
+    o->encrypt = 0;
+    o->master_key = NULL;
+    o->master_key_file = NULL;
+    o->data_dir = NULL;
+    o->key_rotation_interval_ms = 0;
 }
 
 static int options_check(const omega_auth_options_t *o, omega_error_t *err)
@@ -82,6 +88,9 @@ static int options_check(const omega_auth_options_t *o, omega_error_t *err)
         o->addr_window_ms > MAX_WINDOW_MS)
         return omega_error_set_path(err, OMEGA_EINVAL, "window_ms",
                                     "login rate-limit windows must be between 1 s and 1 day");
+    if (o->key_rotation_interval_ms != 0 && o->key_rotation_interval_ms < 1000)
+        return omega_error_set_path(err, OMEGA_EINVAL, "key_rotation_interval_ms",
+                                    "key rotation interval must be 0 (off) or at least 1 s");
     if (o->audit_retention_ms < 1000)
         return omega_error_set_path(err, OMEGA_EINVAL, "audit_retention_ms",
                                     "audit retention must be at least 1 s");
@@ -110,26 +119,41 @@ static int key_decode(const char *hex, size_t len, unsigned char key[AUTH_KEY_LE
     return 0;
 }
 
+/* Load the stored secret; re-store it when its stored form is stale (plain while encryption
+ * is on, say), so turning encryption on seals it at the next start. */
+static int secret_load(omega_auth_t *a, const char *kv_key, unsigned char out[AUTH_KEY_LEN],
+                       omega_error_t *err)
+{
+    char *val = NULL, *plain = NULL;
+    size_t vlen = 0, plen = 0;
+    int stale = 0;
+    int rc = omega_kv_get(a->db, OMEGA_KV_META, kv_key, strlen(kv_key), &val, &vlen, err);
+    if (rc == 0)
+        rc = omega_auth_secret_open(a, kv_key, val, vlen, &plain, &plen, &stale, err);
+    if (rc == 0 && key_decode(plain, plen, out) != 0)
+        rc = omega_error_set(err, OMEGA_ECORRUPT, "stored secret '%s' is corrupt", kv_key);
+    if (rc == 0 && stale)
+        rc = omega_auth_secret_put(a, kv_key, plain, plen, err);
+    if (val)
+        OPENSSL_cleanse(val, vlen);
+    if (plain)
+        OPENSSL_cleanse(plain, plen);
+    free(val);
+    free(plain);
+    return rc;
+}
+
 int auth_secret_load_or_create(omega_auth_t *a, const char *kv_key, unsigned char out[AUTH_KEY_LEN],
                                omega_error_t *err)
 {
-    char *val = NULL;
-    size_t vlen = 0;
-    int rc = omega_kv_get(a->db, OMEGA_KV_META, kv_key, strlen(kv_key), &val, &vlen, err);
-    if (rc == 0) {
-        if (key_decode(val, vlen, out) != 0)
-            rc = omega_error_set(err, OMEGA_ECORRUPT, "stored secret '%s' is corrupt", kv_key);
-        OPENSSL_cleanse(val, vlen);
-        free(val);
-        return rc;
-    }
+    int rc = secret_load(a, kv_key, out, err);
     if (rc != OMEGA_ENOENT)
         return rc;
     char hex[2 * AUTH_KEY_LEN + 1];
     if (RAND_bytes(out, AUTH_KEY_LEN) != 1)
         return omega_error_set(err, OMEGA_EIO, "no randomness available for '%s'", kv_key);
     auth_hex_encode(out, AUTH_KEY_LEN, hex);
-    rc = omega_kv_put(a->db, OMEGA_KV_META, kv_key, strlen(kv_key), hex, 2 * AUTH_KEY_LEN, err);
+    rc = omega_auth_secret_put(a, kv_key, hex, 2 * AUTH_KEY_LEN, err);
     OPENSSL_cleanse(hex, sizeof(hex));
     if (rc == 0)
         omega_log_info("created a new secret '%s'", kv_key);
@@ -154,9 +178,12 @@ omega_auth_t *omega_auth_create(omega_tsdb_t *db, const omega_auth_options_t *o,
     pthread_mutex_init(&a->lock, NULL);
     pthread_mutex_init(&a->revoked_lock, NULL);
     pthread_mutex_init(&a->audit_lock, NULL);
+    auth_keeper_init(a);
     a->limiter = auth_limiter_create(o);
     char dummy_pw[33];
-    int rc = auth_secret_load_or_create(a, AUTH_KEY_KV, a->key, err);
+    int rc = auth_keyring_open(a, err);
+    if (rc == 0)
+        rc = auth_secret_load_or_create(a, AUTH_KEY_KV, a->key, err);
     if (rc == 0)
         rc = auth_secret_load_or_create(a, AUTH_APIKEY_KV, a->apikey_key, err);
     if (rc == 0)
@@ -169,6 +196,8 @@ omega_auth_t *omega_auth_create(omega_tsdb_t *db, const omega_auth_options_t *o,
         rc = omega_error_set(err, OMEGA_EIO, "no randomness available");
     if (rc == 0)
         rc = auth_password_hash(dummy_pw, a->dummy_hash, err);
+    if (rc == 0)
+        rc = auth_keeper_start(a, err);
     if (rc != 0) {
         omega_auth_destroy(a);
         return NULL;
@@ -180,6 +209,8 @@ void omega_auth_destroy(omega_auth_t *a)
 {
     if (!a)
         return;
+    auth_keeper_deinit(a);
+    auth_keyring_close(a);
     OPENSSL_cleanse(a->key, sizeof(a->key));
     OPENSSL_cleanse(a->apikey_key, sizeof(a->apikey_key));
     auth_limiter_destroy(a->limiter);

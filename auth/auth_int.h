@@ -21,8 +21,21 @@
 #define AUTH_HASH_MAX       160               /* encoded Argon2id hash incl. NUL */
 #define AUTH_JTI_BYTES      16                /* random bytes in a token id (hex: 32 chars) */
 #define AUTH_GEN_PW_LEN     20                /* characters in a bootstrap password */
+#define AUTH_DATAKEY_PREFIX "auth/datakey/"   /* KV key prefix of wrapped data keys (+ 8 hex) */
+#define AUTH_DATAKEYS_MAX   16                /* data key versions held at once */
+#define AUTH_GCM_OVERHEAD   28                /* nonce (12) + tag (16) around a GCM ciphertext */
+#define AUTH_SEALED_MAGIC   "$oms1$"          /* first bytes of every sealed value */
 
 typedef struct auth_limiter auth_limiter_t; /* ratelimit.c */
+
+/* One data key version, unwrapped. */
+typedef struct auth_datakey {
+    uint32_t version;                /* 1, 2, ...; the highest one seals new values */
+    int64_t created_ms;              /* Unix ms it was made (rotation schedule) */
+    unsigned char key[AUTH_KEY_LEN]; /* AES-256 key */
+    int retired; /* deleted from the store by a finished walk; kept in memory so values read
+                    before the walk still open (until the handle is destroyed) */
+} auth_datakey_t;
 
 /* Revoked token ids kept in memory, sorted by jti for binary search. */
 typedef struct auth_revoked {
@@ -46,6 +59,20 @@ struct omega_auth {
     char audit_hash[65];                    /* SHA-256 hex of the newest entry (or the anchor's) */
     int64_t audit_last_ms;                  /* time key of the newest entry */
     int64_t audit_pruned_ms;                /* last retention pass */
+    unsigned char master[AUTH_KEY_LEN];     /* master key (when have_master), read-only */
+    int have_master;                        /* 1 when a master key was loaded or made */
+    pthread_mutex_t keys_lock;              /* guards datakeys; serialises sealed writes */
+    auth_datakey_t datakeys[AUTH_DATAKEYS_MAX]; /* unwrapped data keys, any order */
+    size_t n_datakeys;                          /* entries used */
+    pthread_mutex_t walk_lock;                  /* serialises re-encryption walks */
+    pthread_mutex_t keeper_lock;                /* guards the keeper fields below */
+    pthread_cond_t keeper_cond;                 /* wakes the keeper thread */
+    pthread_t keeper;                           /* rotation / re-encryption thread */
+    int keeper_running;                         /* 1 while the thread exists */
+    int keeper_stop;                            /* 1: the thread must exit */
+    int keeper_work;                            /* 1: a walk was asked for */
+    int walking;                                /* 1 while a re-encryption walk runs */
+    uint64_t resealed_total;                    /* values re-written by walks since start */
 };
 
 /* A user record as stored under "user/<name>". */
@@ -77,6 +104,48 @@ int auth_random_hex(char *out, size_t n);
  * OMEGA_ECORRUPT or OMEGA_EIO. */
 int auth_secret_load_or_create(omega_auth_t *a, const char *kv_key, unsigned char out[AUTH_KEY_LEN],
                                omega_error_t *err);
+
+/* ---- keyring.c ---- */
+
+/* Base64 (standard alphabet, padded) of n bytes; malloc'd, NUL-terminated. */
+char *auth_b64_encode(const unsigned char *in, size_t n);
+/* Decode padded base64 into *out (malloc'd) and *outlen. 0 or OMEGA_EINVAL. */
+int auth_b64_decode(const char *in, size_t n, unsigned char **out, size_t *outlen);
+/* AES-256-GCM: out (n + AUTH_GCM_OVERHEAD bytes) = random nonce | ciphertext | tag, with aad
+ * authenticated. 0 or OMEGA_EIO. */
+int auth_gcm_seal(const unsigned char key[AUTH_KEY_LEN], const void *aad, size_t aad_len,
+                  const void *plain, size_t n, unsigned char *out);
+/* Inverse of auth_gcm_seal: out gets n - AUTH_GCM_OVERHEAD bytes. 0 or OMEGA_ECORRUPT (wrong
+ * key, wrong aad or altered bytes; out is wiped). */
+int auth_gcm_open(const unsigned char key[AUTH_KEY_LEN], const void *aad, size_t aad_len,
+                  const unsigned char *in, size_t n, unsigned char *out);
+/* Load the master key (options), refuse a store whose data keys it cannot open, load the
+ * data keys and, with encryption on and none stored, create version 1. */
+int auth_keyring_open(omega_auth_t *a, omega_error_t *err);
+/* Wipe the master and data keys. */
+void auth_keyring_close(omega_auth_t *a);
+/* Make, wrap, store and add a new data key version; caller holds keys_lock (or is alone). */
+int auth_datakey_create(omega_auth_t *a, int64_t now_ms, uint32_t *version, omega_error_t *err);
+/* Delete the stored data keys with version < below and mark them retired (kept in memory
+ * to open values read before); caller holds keys_lock. */
+int auth_datakey_retire(omega_auth_t *a, uint32_t below, omega_error_t *err);
+/* The held data key of that version, or NULL; caller holds keys_lock. */
+const auth_datakey_t *auth_datakey_find(const omega_auth_t *a, uint32_t version);
+/* Data keys held and not retired; caller holds keys_lock. */
+size_t auth_datakeys_active(const omega_auth_t *a);
+/* The newest held data key, or NULL when none; caller holds keys_lock. */
+const auth_datakey_t *auth_datakey_current(const omega_auth_t *a);
+
+/* ---- secrets.c ---- */
+
+/* Initialise the key locks and the keeper's condition (before anything may fail). */
+void auth_keeper_init(omega_auth_t *a);
+/* Stop the keeper (auth_keeper_stop) and destroy what auth_keeper_init made. */
+void auth_keeper_deinit(omega_auth_t *a);
+/* Start the keeper thread (when encryption is on or old keys remain). 0 or OMEGA_EIO. */
+int auth_keeper_start(omega_auth_t *a, omega_error_t *err);
+/* Stop and join the keeper thread; safe when never started. */
+void auth_keeper_stop(omega_auth_t *a);
 
 /* ---- audit.c ---- */
 

@@ -8,6 +8,7 @@
 #include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "omega/collect.h"
 #include "omega/common.h"
@@ -30,6 +31,12 @@
  * the errno text) or OMEGA_E2BIG (the file has cap bytes or more). err may be NULL. */
 int procfile_read(const char *root, const char *rel, char *buf, size_t cap, size_t *len,
                   omega_error_t *err);
+
+/* As procfile_read, through a descriptor kept in *fd (-1: open it now; left open for the next
+ * call): pread from offset 0, which regenerates a /proc file without open and close. A read
+ * error closes the descriptor and retries once with a fresh one. The caller closes *fd. */
+int procfile_pread(int *fd, const char *root, const char *rel, char *buf, size_t cap,
+                   size_t *len, omega_error_t *err);
 
 /* Cursor over the lines of a buffer filled by procfile_read. */
 typedef struct procfile_lines {
@@ -117,7 +124,9 @@ int ratelimit_allow(ratelimit_t *rl, int64_t now_ns, int64_t period_ns, uint64_t
 #define CPU_MODES 8 /* user nice system idle iowait irq softirq steal */
 typedef struct cpu_sample {
     uint64_t v[CPU_MODES]; /* kernel ticks (USER_HZ) per mode, in the order above */
-    int ncols;             /* modes the kernel reported, 4..8 (guest columns are not kept) */
+    int ncols;             /* modes the kernel reported, 4..8 */
+    uint64_t guest[2];     /* guest and guest_nice ticks (inside user and nice) */
+    int nguest;            /* guest columns the kernel reported, 0..2 */
     int valid;             /* 1 when this slot was filled by the pass it belongs to */
 } cpu_sample_t;
 
@@ -130,6 +139,7 @@ typedef struct stat_state {
     cpu_sample_t *cur;       /* this pass, indexed by CPU number; n_cur entries */
     size_t n_cur;            /* entries allocated in cur */
     int skip_procs;          /* 1: leave procs_running/blocked to the process scan */
+    double hz;               /* USER_HZ, ticks per second */
 } stat_state_t;
 
 /* Highest CPU number accepted from a "cpuN" line (Linux's CONFIG_NR_CPUS tops out at 8192). */
@@ -230,9 +240,11 @@ void mountinfo_unescape(char *s);
 int filesystems_collect(const char *root, char *buf, size_t len, batch_t *b, omega_error_t *err);
 
 /* proc_netdev.c: previous counters per interface. */
-#define IFNAME_MAX 32
+#define IFNAME_MAX     32
+#define NETCLASS_ATTRS 9 /* /sys/class/net/<if> attributes read per pass */
 typedef struct netdev_prev {
     char name[IFNAME_MAX]; /* interface name */
+    int fd[NETCLASS_ATTRS]; /* kept /sys/class/net/<name>/<attr> descriptors (live root), -1 */
     uint64_t v[8];         /* kept counters of the previous pass */
     int64_t ts_ms;         /* that pass' timestamp */
     int valid;             /* v and ts_ms are filled */
@@ -268,8 +280,27 @@ int tcp_diag_count(uint64_t *counts);
 
 /* probes.c: split a "host:port" or "[v6]:port" target. Returns 0 or OMEGA_EINVAL. */
 int probe_target_split(const char *t, char *host, size_t hcap, char *port, size_t pcap);
-/* Probe all n targets in parallel within timeout_ms and add success/latency. Returns 0. */
-int probes_collect(char *const *targets, size_t n, int64_t timeout_ms, batch_t *b);
+/* Name lookup: the first address of host:port into *ss (*len bytes). 0 or -1. May block. */
+typedef int (*probe_resolve_fn)(const char *host, const char *port, struct sockaddr_storage *ss,
+                                socklen_t *len);
+/* The probe threads of one collector (prober and resolver). */
+typedef struct probes probes_t;
+/* Start probing the n targets (valid "host:port", copied) with timeout_ms per round; resolve is
+ * the lookup (NULL: getaddrinfo). Literal addresses are parsed at once, names looked up on the
+ * resolver thread. Returns NULL (err filled, OMEGA_EAGAIN) when a thread cannot start. */
+probes_t *probes_start(char *const *targets, size_t n, int64_t timeout_ms, probe_resolve_fn resolve,
+                       omega_error_t *err);
+/* Stop and join both threads (waits for a lookup in progress) and free. Accepts NULL. */
+void probes_stop(probes_t *p);
+/* Add the results of the round the previous call started, if it finished, and start the next
+ * one. Never blocks on the network. Collector thread. */
+void probes_report(probes_t *p, batch_t *b);
+/* Tests: wait up to max_ms for the round started last to finish / for every target's first
+ * lookup. 0, or -1 on timeout. */
+int probes_wait(probes_t *p, int64_t max_ms);
+int probes_wait_lookups(probes_t *p, int64_t max_ms);
+/* Tests: a collector's probe threads, or NULL. */
+probes_t *collector_probes(omega_collector_t *c);
 
 /* pressure.c: PSI of cpu, memory and io under root (missing files are no error). Returns 0
  * or OMEGA_EINVAL (a malformed line; the others are still added). buf (cap bytes) is scratch. */
@@ -290,6 +321,10 @@ typedef struct pid_stat {
     uint64_t threads;     /* num_threads */
     uint64_t start_ticks; /* starttime, USER_HZ ticks since boot */
     uint64_t rss_pages;   /* resident set, pages */
+    uint64_t utime, stime; /* user and system CPU, USER_HZ ticks */
+    uint64_t minflt;       /* minor page faults */
+    uint64_t majflt;       /* major page faults */
+    uint64_t vsize;        /* virtual memory, bytes */
     int exit_code;        /* zombies: exit status (128 + signal when killed), else -1 */
 } pid_stat_t;
 /* The state name used in system_processes{state} for a stat state letter. */
@@ -332,9 +367,148 @@ typedef struct self_timing {
     int64_t ns;       /* time spent */
     size_t points;    /* points produced */
 } self_timing_t;
-/* Add the omega_monitor_* points (timings first). Returns 0, OMEGA_EIO or OMEGA_EINVAL. */
-int self_collect(char *buf, size_t cap, const self_timing_t *t, size_t n_t, batch_t *b,
-                 omega_error_t *err);
+/* Collection latency of the passes so far: start of the tick (the aligned slot the pass is
+ * stamped with) to the sink having stored the points, as a cumulative histogram. */
+#define LATENCY_BUCKETS 12 /* the bounds in self.c, the last one +Inf */
+typedef struct self_latency {
+    uint64_t bucket[LATENCY_BUCKETS]; /* passes at or under each bound (cumulative) */
+    double sum_s;                     /* seconds over all passes */
+    uint64_t count;                   /* passes */
+    double last_s;                    /* the latest pass */
+    char cadence[24];                 /* label value: the collector's interval in ms */
+} self_latency_t;
+/* Count one pass that took seconds. */
+void self_latency_observe(self_latency_t *l, double seconds);
+/* Add the omega_monitor_* points: per-source timings first, then the latency histogram when
+ * it has passes, then (process != 0) this process' CPU, memory, threads and, when fds is set,
+ * its open descriptors.
+ * Returns 0, OMEGA_EIO or OMEGA_EINVAL. */
+int self_collect(char *buf, size_t cap, const self_timing_t *t, size_t n_t,
+                 const self_latency_t *lat, int process, int fds, batch_t *b, omega_error_t *err);
+
+/* ---- names.c: names built from kernel keys, and reading without modifying ------------- */
+
+/* Longest kernel key accepted in a built name, and the most slots one cache holds. */
+#define NAME_KEY_MAX   96
+#define NAME_SLOTS_MAX 65535
+
+/* One cached name: the keys it was built from ("k1" 0x1f "k2") and the name. */
+typedef struct name_slot {
+    char *key;   /* owned */
+    size_t klen; /* bytes in key */
+    char *name;  /* owned; stays valid until the slot is rebuilt or the cache freed */
+    int dup;     /* an earlier slot has the same name (the file repeats a key) */
+} name_slot_t;
+
+/* Names by position in a file: kernel files keep their order, so the value at position idx
+ * nearly always has the same keys as in the previous pass. One cache per file. */
+typedef struct name_cache {
+    name_slot_t *s; /* n slots */
+    size_t n;
+    int labelled; /* 1: the same name recurs with other labels (per zone, per node), so a
+                     repeated name is not a repeated key; set after name_cache_init */
+} name_cache_t;
+
+void name_cache_init(name_cache_t *nc);
+void name_cache_deinit(name_cache_t *nc);
+/* The name prefix + k1 [+ "_" + k2] + suffix for slot idx (characters other than letters,
+ * digits and '_' in the keys become '_', trailing ones are dropped). Built on first use or
+ * when the keys at idx changed, else the cached string. NULL when a key is empty or longer
+ * than NAME_KEY_MAX, idx > NAME_SLOTS_MAX, or an earlier slot has the same name (a repeated
+ * key: only its first occurrence is reported). The string lives as long as the slot: at least
+ * until the same idx is asked for with other keys. Collector thread only. */
+const char *name_cache_get(name_cache_t *nc, size_t idx, const char *prefix, const char *k1,
+                           size_t l1, const char *k2, size_t l2, const char *suffix);
+
+/* Next blank-separated token of the line at *p (stops at '\n' or end). Returns 1 with *tok
+ * and *len set and *p past it, or 0 at the end of the line. */
+int tok_next(const char **p, const char *end, const char **tok, size_t *len);
+/* The '\n' ending the line at p, or end. */
+const char *line_end(const char *p, const char *end);
+/* Strict decimal parses of s[0..n): digits only (parse_i64n: an optional '-'), no overflow.
+ * 0 or OMEGA_EINVAL. */
+int parse_u64n(const char *s, size_t n, uint64_t *out);
+int parse_i64n(const char *s, size_t n, int64_t *out);
+/* 1 when name matches the catalogue name pat, where each "<...>" in pat stands for one or
+ * more letters, digits or '_'. */
+int collect_name_match(const char *pat, const char *name);
+
+/* ---- the kernels' full counter sets (read-only parsers: the buffer is left as read) ----- */
+
+/* netstat.c: every counter of /proc/net/snmp and /proc/net/netstat (header/value line pairs)
+ * as system_netstat_<Proto>_<Key>[_total]. Returns 0 or OMEGA_EINVAL (a pair that does not
+ * line up or a bad value; the rest is still added). */
+int netstat_pairs_parse(name_cache_t *nc, const char *file, const char *buf, size_t len,
+                        batch_t *b, omega_error_t *err);
+/* /proc/net/snmp6 ("Ip6InReceives 12" lines) as system_netstat_Ip6_InReceives_total ...
+ * Returns 0 or OMEGA_EINVAL. */
+int snmp6_parse(name_cache_t *nc, const char *buf, size_t len, batch_t *b, omega_error_t *err);
+
+/* proc_sockstat.c: /proc/net/sockstat and sockstat6 as system_sockstat_<Proto>_<field>
+ * (page counts converted to bytes). Returns 0 or OMEGA_EINVAL. */
+int sockstat_parse(name_cache_t *nc, const char *file, const char *buf, size_t len,
+                   uint64_t page_size, batch_t *b, omega_error_t *err);
+
+/* proc_interrupts.c: per-CPU columns of /proc/interrupts and /proc/softirqs. */
+typedef struct irq_state {
+    char (*cpu)[12]; /* label value per column ("0", "5" ...), n_cols entries */
+    uint64_t *vals;  /* one line's counts, cap_cols entries */
+    size_t n_cols, cap_cols;
+} irq_state_t;
+void irq_state_init(irq_state_t *s);
+void irq_state_deinit(irq_state_t *s);
+/* system_irq_interrupts_total{cpu,irq,info,devices} per CPU and IRQ line. 0 or OMEGA_EINVAL. */
+int proc_interrupts_parse(irq_state_t *s, const char *buf, size_t len, batch_t *b,
+                          omega_error_t *err);
+/* system_softirqs_total{cpu,type}. 0 or OMEGA_EINVAL. */
+int proc_softirqs_parse(irq_state_t *s, const char *buf, size_t len, batch_t *b,
+                        omega_error_t *err);
+extern const metric_table_t collect_table_netstat, collect_table_sockstat,
+    collect_table_interrupts;
+
+/* proc_vmstat.c: every /proc/vmstat key as system_vmstat_<key>[_total]. 0 or OMEGA_EINVAL. */
+int proc_vmstat_all(name_cache_t *nc, const char *buf, size_t len, batch_t *b,
+                    omega_error_t *err);
+/* proc_meminfo.c: every /proc/meminfo key as system_memory_<Key>[_bytes]. 0 or OMEGA_EINVAL. */
+int proc_meminfo_all(name_cache_t *nc, const char *buf, size_t len, batch_t *b,
+                     omega_error_t *err);
+
+/* proc_zones.c: buddyinfo, zoneinfo and numastat. */
+typedef struct zones_state {
+    int fd_buddy, fd_zone;   /* kept descriptors (live root), -1 */
+    name_cache_t zone_names; /* /proc/zoneinfo names by position */
+    name_cache_t numa_names; /* numastat names by position over all nodes */
+} zones_state_t;
+void zones_state_init(zones_state_t *s);
+void zones_state_deinit(zones_state_t *s);
+/* system_buddyinfo_blocks{node,zone,order}. 0 or OMEGA_EINVAL (bad lines skipped). */
+int buddyinfo_parse(const char *buf, size_t len, batch_t *b, omega_error_t *err);
+/* The zone's own lines of /proc/zoneinfo as system_zoneinfo_*{node,zone}. 0 or OMEGA_EINVAL. */
+int zoneinfo_parse(name_cache_t *nc, const char *buf, size_t len, batch_t *b, omega_error_t *err);
+/* All three under root (each optional); buf (cap bytes) is scratch. 0 or OMEGA_EINVAL. */
+int zones_collect(zones_state_t *s, const char *root, char *buf, size_t cap, batch_t *b,
+                  omega_error_t *err);
+
+/* proc_netcore.c: softnet, conntrack, file handles, entropy. */
+#define NETCORE_FILES 10
+typedef struct netcore_state {
+    int fd[NETCORE_FILES];  /* kept descriptors (live root), -1 */
+    name_cache_t ct_names;  /* nf_conntrack stat names by column */
+    name_cache_t syn_names; /* synproxy stat names by column */
+} netcore_state_t;
+void netcore_state_init(netcore_state_t *s);
+void netcore_state_deinit(netcore_state_t *s);
+/* /proc/net/softnet_stat rows (hex) as system_softnet_*{cpu}. 0 or OMEGA_EINVAL. */
+int softnet_parse(const char *buf, size_t len, batch_t *b, omega_error_t *err);
+/* A /proc/net/stat file (a header of names, one hex row per CPU) summed over CPUs as
+ * <prefix><name>_total, "entries" left out. 0 or OMEGA_EINVAL (nothing added). */
+int percpu_stat_parse(name_cache_t *nc, const char *file, const char *prefix, const char *buf,
+                      size_t len, batch_t *b, omega_error_t *err);
+/* softnet and conntrack when network, file handles and entropy when kernel; every file
+ * optional. 0 or OMEGA_EINVAL. */
+int netcore_collect(netcore_state_t *s, const char *root, int network, int kernel, char *buf,
+                    size_t cap, batch_t *b, omega_error_t *err);
+extern const metric_table_t collect_table_zones, collect_table_netcore;
 
 /* ---- proc_watch.c: per-process monitoring and exit events ------------------------------ */
 
@@ -347,6 +521,8 @@ typedef struct watch_entry {
     int decided;    /* watched was decided (inherited while pid, start and comm hold) */
     int watched;    /* process_filters select it */
     int reported;   /* its exit was already reported (seen as a zombie) */
+    int fd_status;  /* kept /proc/<pid>/status and io descriptors of a watched process on the */
+    int fd_io;      /* live root (handed on to the next pass' entry), else -1; owned */
 } watch_entry_t;
 
 typedef struct watch_state {
@@ -367,6 +543,8 @@ typedef struct watch_state {
     long hz;           /* USER_HZ */
     uint64_t page;     /* page size */
     char cmdbuf[4097]; /* scratch for /proc/<pid>/cmdline, collector thread only */
+    int64_t fds_ms;    /* pass time of the last descriptor count, 0 before the first */
+    int count_fds;     /* this pass counts descriptors */
 } watch_state_t;
 
 /* Compile the filter. Returns 0 or OMEGA_EINVAL (err->path "watch.patterns"). */

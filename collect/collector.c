@@ -7,11 +7,13 @@
 #include "collect_int.h"
 #include "omega/log.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #define INTERVAL_MIN_MS     100
@@ -36,6 +38,15 @@ enum {
     SRC_SENSORS,
     SRC_PROCESSES,
     SRC_PRESSURE,
+    SRC_NETSTAT,
+    SRC_SNMP6,
+    SRC_SOCKSTAT,
+    SRC_SOCKSTAT6,
+    SRC_INTERRUPTS,
+    SRC_SOFTIRQS,
+    SRC_ZONES,
+    SRC_NETCORE,
+    SRC_KERNEL,
     SRC_SELF,
     SRC_SINK,
     SRC_COUNT
@@ -44,12 +55,40 @@ enum {
 static const char *const src_names[SRC_COUNT] = {
     "/proc/stat",  "/proc/loadavg", "/proc/meminfo",  "/proc/vmstat",  "/proc/diskstats",
     "mount table", "/proc/net/dev", "/proc/net/snmp", "/proc/net/tcp", "probes",
-    "sensors",     "process scan",  "/proc/pressure", "/proc/self",    "sink"};
+    "sensors",     "process scan",  "/proc/pressure", "/proc/net/netstat", "/proc/net/snmp6",
+    "/proc/net/sockstat", "/proc/net/sockstat6", "/proc/interrupts", "/proc/softirqs",
+    "memory zones", "softnet/conntrack", "file-nr/entropy/clock", "/proc/self",  "sink"};
 
 /* Names of the sources in omega_monitor_collection_* (collector label). */
 static const char *const timing_names[SRC_COUNT] = {
     "cpu", "loadavg", "memory",  "vmstat",    "diskstats", "filesystems", "netdev", "snmp",
-    "tcp", "probes",  "sensors", "processes", "pressure",  "self",        "sink"};
+    "tcp", "probes",  "sensors", "processes", "pressure",  "netstat",     "snmp6",
+    "sockstat", "sockstat6", "interrupts", "softirqs", "zones", "netcore", "kernel", "self", "sink"};
+
+/* Files read whole through a kept descriptor, per source (NULL: the source reads its own). */
+static const char *const src_files[SRC_COUNT] = {
+    [SRC_STAT] = "/proc/stat",
+    [SRC_LOADAVG] = "/proc/loadavg",
+    [SRC_MEMINFO] = "/proc/meminfo",
+    [SRC_VMSTAT] = "/proc/vmstat",
+    [SRC_DISKSTATS] = "/proc/diskstats",
+    [SRC_FILESYSTEMS] = "/proc/self/mountinfo",
+    [SRC_NETDEV] = "/proc/net/dev",
+    [SRC_SNMP] = "/proc/net/snmp",
+    [SRC_NETSTAT] = "/proc/net/netstat",
+    [SRC_SNMP6] = "/proc/net/snmp6",
+    [SRC_SOCKSTAT] = "/proc/net/sockstat",
+    [SRC_SOCKSTAT6] = "/proc/net/sockstat6",
+    [SRC_INTERRUPTS] = "/proc/interrupts",
+    [SRC_SOFTIRQS] = "/proc/softirqs",
+};
+
+/* Sources whose file a kernel or a container may lack (no IPv6, a trimmed /proc): absent
+ * means no series, not a failure. */
+static int src_optional(int src)
+{
+    return src >= SRC_NETSTAT && src <= SRC_SOFTIRQS;
+}
 
 #define PROBE_TARGETS_MAX 256
 #define PROBE_TIMEOUT_MIN 10
@@ -62,6 +101,7 @@ struct omega_collector {
     char **targets;                   /* probe targets, n_targets entries; owned */
     size_t n_targets;                 /* entries in targets */
     int64_t probe_timeout_ms;         /* connect timeout */
+    probes_t *probes;                 /* probe threads when there are targets, else NULL */
     uint64_t page_size;               /* bytes per page, for /proc/vmstat */
     char *buf;                        /* file buffer, COLLECT_FILE_MAX + 1 bytes; owned */
     batch_t batch;                    /* points of the pass in progress */
@@ -71,12 +111,23 @@ struct omega_collector {
     pid_cache_t pids;                 /* kept /proc/<pid>/stat descriptors (live root only) */
     watch_state_t watch;              /* per-process monitoring; its last pass is shared with
                                          omega_collector_processes under watch.lock */
+    int fd[SRC_COUNT];                /* kept descriptors of src_files (live root only), -1 */
+    name_cache_t names[SRC_COUNT];    /* built metric names per source */
+    irq_state_t irqs;                 /* /proc/interrupts columns */
+    irq_state_t softirqs;             /* /proc/softirqs columns */
+    zones_state_t zones;              /* buddyinfo, zoneinfo, numastat */
+    netcore_state_t netcore;          /* softnet, conntrack, file handles, entropy */
     self_timing_t timing[SRC_COUNT];  /* this pass' per-source cost */
     size_t n_timing;                  /* entries used in timing */
     int64_t now_ms;                   /* timestamp of the pass in progress */
     ratelimit_t warn[SRC_COUNT];      /* warning budget per source */
     int failing[SRC_COUNT];           /* 1 while a source's last attempt failed */
     _Atomic int64_t last_duration_ns; /* read+parse time of the last pass; any thread reads */
+    int64_t interval_ms;              /* the runner's period (for the latency's tick start) */
+    int self_process;                 /* self reports this process' CPU, RSS, threads, fds */
+    self_latency_t latency;           /* tick start to points stored, all passes so far */
+    int64_t self_fds_ms;              /* pass time of the last own descriptor count */
+    int64_t tcp_ms;                   /* pass time of the last TCP state count (live host) */
 };
 
 void omega_collect_options_init(omega_collect_options_t *o)
@@ -138,6 +189,24 @@ int collect_interval_check(int64_t interval_ms, omega_error_t *err)
     return 0;
 }
 
+/* Which sources run, from the enable_* switches. */
+static void set_sources(omega_collector_t *c, const omega_collect_options_t *o)
+{
+    int cpu = o->enable_cpu != 0, mem = o->enable_memory != 0, net = o->enable_network != 0;
+    c->on[SRC_STAT] = c->on[SRC_LOADAVG] = c->on[SRC_INTERRUPTS] = c->on[SRC_SOFTIRQS] = cpu;
+    c->on[SRC_KERNEL] = cpu;
+    c->on[SRC_MEMINFO] = c->on[SRC_ZONES] = mem;
+    c->on[SRC_VMSTAT] = o->enable_vmstat != 0;
+    c->on[SRC_DISKSTATS] = c->on[SRC_FILESYSTEMS] = o->enable_disk != 0;
+    c->on[SRC_NETDEV] = c->on[SRC_SNMP] = c->on[SRC_TCP] = c->on[SRC_NETSTAT] = net;
+    c->on[SRC_SNMP6] = c->on[SRC_SOCKSTAT] = c->on[SRC_SOCKSTAT6] = c->on[SRC_NETCORE] = net;
+    c->on[SRC_PROBES] = net && o->n_probe_targets > 0;
+    c->on[SRC_SENSORS] = o->enable_sensors != 0;
+    c->on[SRC_PROCESSES] = o->enable_processes != 0;
+    c->on[SRC_PRESSURE] = o->enable_pressure != 0;
+    c->on[SRC_SELF] = o->enable_self != 0;
+}
+
 omega_collector_t *omega_collector_create(const omega_collect_options_t *o, omega_error_t *err)
 {
     if (!o) {
@@ -158,16 +227,15 @@ omega_collector_t *omega_collector_create(const omega_collect_options_t *o, omeg
 
     omega_collector_t *c = omega_calloc(1, sizeof(*c));
     c->root = omega_strndup(root, len);
-    c->on[SRC_STAT] = c->on[SRC_LOADAVG] = o->enable_cpu != 0;
-    c->on[SRC_MEMINFO] = o->enable_memory != 0;
-    c->on[SRC_VMSTAT] = o->enable_vmstat != 0;
-    c->on[SRC_DISKSTATS] = c->on[SRC_FILESYSTEMS] = o->enable_disk != 0;
-    c->on[SRC_NETDEV] = c->on[SRC_SNMP] = c->on[SRC_TCP] = o->enable_network != 0;
-    c->on[SRC_PROBES] = o->enable_network != 0 && o->n_probe_targets > 0;
-    c->on[SRC_SENSORS] = o->enable_sensors != 0;
-    c->on[SRC_PROCESSES] = o->enable_processes != 0;
-    c->on[SRC_PRESSURE] = o->enable_pressure != 0;
-    c->on[SRC_SELF] = o->enable_self != 0;
+    set_sources(c, o);
+    zones_state_init(&c->zones);
+    netcore_state_init(&c->netcore);
+    for (int i = 0; i < SRC_COUNT; i++) {
+        c->fd[i] = -1;
+        name_cache_init(&c->names[i]);
+    }
+    irq_state_init(&c->irqs);
+    irq_state_init(&c->softirqs);
     c->n_targets = o->n_probe_targets;
     c->targets = omega_calloc(c->n_targets ? c->n_targets : 1, sizeof(*c->targets));
     for (size_t i = 0; i < c->n_targets; i++)
@@ -189,7 +257,17 @@ omega_collector_t *omega_collector_create(const omega_collect_options_t *o, omeg
         omega_collector_destroy(c);
         return NULL;
     }
+    if (c->on[SRC_PROBES]) {
+        c->probes = probes_start(c->targets, c->n_targets, c->probe_timeout_ms, NULL, err);
+        if (!c->probes) {
+            omega_collector_destroy(c);
+            return NULL;
+        }
+    }
     atomic_init(&c->last_duration_ns, 0);
+    c->interval_ms = o->interval_ms;
+    c->self_process = !o->no_self_process;
+    snprintf(c->latency.cadence, sizeof(c->latency.cadence), "%lld", (long long)o->interval_ms);
     return c;
 }
 
@@ -197,7 +275,17 @@ void omega_collector_destroy(omega_collector_t *c)
 {
     if (!c)
         return;
+    probes_stop(c->probes);
     batch_deinit(&c->batch);
+    for (int i = 0; i < SRC_COUNT; i++) {
+        if (c->fd[i] >= 0)
+            close(c->fd[i]);
+        name_cache_deinit(&c->names[i]);
+    }
+    irq_state_deinit(&c->irqs);
+    irq_state_deinit(&c->softirqs);
+    zones_state_deinit(&c->zones);
+    netcore_state_deinit(&c->netcore);
     stat_state_deinit(&c->stat);
     diskstats_state_deinit(&c->disks);
     netdev_state_deinit(&c->nets);
@@ -250,47 +338,76 @@ static void source_ok(omega_collector_t *c, int src)
     omega_log_info("collect: %s is back", src_names[src]);
 }
 
+/* 1 when the source's file does not exist under the root (ENOENT), as opposed to unreadable. */
+static int access_missing(const omega_collector_t *c, int src)
+{
+    char path[4096];
+    return collect_path(path, sizeof(path), c->root, src_files[src]) == 0 &&
+           access(path, F_OK) != 0 && errno == ENOENT;
+}
+
 /* One source's work for a pass: read what it needs and add its points. */
 typedef int (*source_fn)(omega_collector_t *c, omega_error_t *err);
 
-/* Read <root><rel> whole into c->buf. */
-static int read_file(omega_collector_t *c, const char *rel, size_t *len, omega_error_t *err)
+/* Read the source's file whole into c->buf: on the live root through a kept descriptor, on a
+ * fixture tree (whose files tests replace) opened afresh. */
+static int read_file(omega_collector_t *c, int src, size_t *len, omega_error_t *err)
 {
-    return procfile_read(c->root, rel, c->buf, COLLECT_FILE_MAX + 1, len, err);
+    if (c->root[0] == '\0')
+        return procfile_pread(&c->fd[src], c->root, src_files[src], c->buf, COLLECT_FILE_MAX + 1,
+                              len, err);
+    return procfile_read(c->root, src_files[src], c->buf, COLLECT_FILE_MAX + 1, len, err);
 }
 
 static int src_stat(omega_collector_t *c, omega_error_t *err)
 {
     size_t len = 0;
-    int rc = read_file(c, "/proc/stat", &len, err);
+    int rc = read_file(c, SRC_STAT, &len, err);
     return rc ? rc : proc_stat_parse(&c->stat, c->buf, len, &c->batch, err);
 }
 
 static int src_loadavg(omega_collector_t *c, omega_error_t *err)
 {
     size_t len = 0;
-    int rc = read_file(c, "/proc/loadavg", &len, err);
+    int rc = read_file(c, SRC_LOADAVG, &len, err);
     return rc ? rc : proc_loadavg_parse(c->buf, len, &c->batch, err);
 }
 
+/* The full-set parsers only read the buffer; the catalogue parsers after them split it. */
 static int src_meminfo(omega_collector_t *c, omega_error_t *err)
 {
     size_t len = 0;
-    int rc = read_file(c, "/proc/meminfo", &len, err);
-    return rc ? rc : proc_meminfo_parse(c->buf, len, &c->batch, err);
+    int rc = read_file(c, SRC_MEMINFO, &len, err);
+    if (rc)
+        return rc;
+    omega_error_t e_all;
+    omega_error_clear(&e_all);
+    int rc_all = proc_meminfo_all(&c->names[SRC_MEMINFO], c->buf, len, &c->batch, &e_all);
+    rc = proc_meminfo_parse(c->buf, len, &c->batch, err);
+    if (rc == 0 && rc_all != 0 && err)
+        *err = e_all; /* the catalogue parser's own complaint comes first */
+    return rc ? rc : rc_all;
 }
 
 static int src_vmstat(omega_collector_t *c, omega_error_t *err)
 {
     size_t len = 0;
-    int rc = read_file(c, "/proc/vmstat", &len, err);
-    return rc ? rc : proc_vmstat_parse(c->buf, len, c->page_size, &c->batch, err);
+    int rc = read_file(c, SRC_VMSTAT, &len, err);
+    if (rc)
+        return rc;
+    omega_error_t e_all;
+    omega_error_clear(&e_all);
+    int rc_all = proc_vmstat_all(&c->names[SRC_VMSTAT], c->buf, len, &c->batch, &e_all);
+    rc = proc_vmstat_parse(c->buf, len, c->page_size, &c->batch, err);
+    if (rc == 0 && rc_all != 0 && err)
+        *err = e_all; /* the catalogue parser's own complaint comes first */
+    return rc ? rc : rc_all;
 }
 
 static int src_diskstats(omega_collector_t *c, omega_error_t *err)
 {
     size_t len = 0;
-    int rc = read_file(c, "/proc/diskstats", &len, err);
+    int rc = read_file(c, SRC_DISKSTATS, &len, err);
     return rc ? rc
               : proc_diskstats_parse(&c->disks, c->root, c->buf, len, c->now_ms, &c->batch, err);
 }
@@ -298,33 +415,122 @@ static int src_diskstats(omega_collector_t *c, omega_error_t *err)
 static int src_filesystems(omega_collector_t *c, omega_error_t *err)
 {
     size_t len = 0;
-    int rc = read_file(c, "/proc/self/mountinfo", &len, err);
+    int rc = read_file(c, SRC_FILESYSTEMS, &len, err);
     return rc ? rc : filesystems_collect(c->root, c->buf, len, &c->batch, err);
 }
 
 static int src_netdev(omega_collector_t *c, omega_error_t *err)
 {
     size_t len = 0;
-    int rc = read_file(c, "/proc/net/dev", &len, err);
+    int rc = read_file(c, SRC_NETDEV, &len, err);
     return rc ? rc : proc_netdev_parse(&c->nets, c->root, c->buf, len, c->now_ms, &c->batch, err);
 }
 
 static int src_snmp(omega_collector_t *c, omega_error_t *err)
 {
     size_t len = 0;
-    int rc = read_file(c, "/proc/net/snmp", &len, err);
-    return rc ? rc : proc_snmp_parse(c->buf, len, &c->batch, err);
+    int rc = read_file(c, SRC_SNMP, &len, err);
+    if (rc)
+        return rc;
+    omega_error_t e_all;
+    omega_error_clear(&e_all);
+    int rc_all = netstat_pairs_parse(&c->names[SRC_SNMP], "/proc/net/snmp", c->buf, len, &c->batch, &e_all);
+    rc = proc_snmp_parse(c->buf, len, &c->batch, err);
+    if (rc == 0 && rc_all != 0 && err)
+        *err = e_all; /* the catalogue parser's own complaint comes first */
+    return rc ? rc : rc_all;
 }
+
+/* Sources that read one optional file with a read-only parser. A missing file is no error. */
+static int src_kernel_file(omega_collector_t *c, int src, omega_error_t *err)
+{
+    size_t len = 0;
+    int rc = read_file(c, src, &len, err);
+    if (rc)
+        return rc == OMEGA_EIO && src_optional(src) && access_missing(c, src) ? 0 : rc;
+    name_cache_t *nc = &c->names[src];
+    switch (src) {
+    case SRC_NETSTAT:
+        return netstat_pairs_parse(nc, src_files[src], c->buf, len, &c->batch, err);
+    case SRC_SNMP6:
+        return snmp6_parse(nc, c->buf, len, &c->batch, err);
+    case SRC_SOCKSTAT:
+    case SRC_SOCKSTAT6:
+        return sockstat_parse(nc, src_files[src], c->buf, len, c->page_size, &c->batch, err);
+    case SRC_INTERRUPTS:
+        return proc_interrupts_parse(&c->irqs, c->buf, len, &c->batch, err);
+    default:
+        return proc_softirqs_parse(&c->softirqs, c->buf, len, &c->batch, err);
+    }
+}
+
+static int src_netstat(omega_collector_t *c, omega_error_t *err)
+{
+    return src_kernel_file(c, SRC_NETSTAT, err);
+}
+
+static int src_snmp6(omega_collector_t *c, omega_error_t *err)
+{
+    return src_kernel_file(c, SRC_SNMP6, err);
+}
+
+static int src_sockstat(omega_collector_t *c, omega_error_t *err)
+{
+    return src_kernel_file(c, SRC_SOCKSTAT, err);
+}
+
+static int src_sockstat6(omega_collector_t *c, omega_error_t *err)
+{
+    return src_kernel_file(c, SRC_SOCKSTAT6, err);
+}
+
+static int src_interrupts(omega_collector_t *c, omega_error_t *err)
+{
+    return src_kernel_file(c, SRC_INTERRUPTS, err);
+}
+
+static int src_softirqs(omega_collector_t *c, omega_error_t *err)
+{
+    return src_kernel_file(c, SRC_SOFTIRQS, err);
+}
+
+static int src_zones(omega_collector_t *c, omega_error_t *err)
+{
+    return zones_collect(&c->zones, c->root, c->buf, COLLECT_FILE_MAX + 1, &c->batch, err);
+}
+
+static int src_netcore(omega_collector_t *c, omega_error_t *err)
+{
+    return netcore_collect(&c->netcore, c->root, 1, 0, c->buf, COLLECT_FILE_MAX + 1, &c->batch,
+                           err);
+}
+
+static int src_kernel(omega_collector_t *c, omega_error_t *err)
+{
+    return netcore_collect(&c->netcore, c->root, 0, 1, c->buf, COLLECT_FILE_MAX + 1, &c->batch,
+                           err);
+}
+
+/* Counting connections per state walks the kernel's whole TCP hash table (sized for the
+ * host's memory, not for its connections): a third of a pass' CPU at 1 s. On the live host the
+ * states are counted every TCP_STATES_PERIOD_MS, not every pass. */
+#define TCP_STATES_PERIOD_MS 10000
 
 static int src_tcp(omega_collector_t *c, omega_error_t *err)
 {
+    if (c->root[0] == '\0') {
+        if (c->now_ms - c->tcp_ms < TCP_STATES_PERIOD_MS && c->now_ms >= c->tcp_ms)
+            return 0;
+        c->tcp_ms = c->now_ms;
+    }
     return proc_net_tcp_collect(c->root, c->buf, COLLECT_FILE_MAX + 1, &c->batch, err);
 }
 
 static int src_probes(omega_collector_t *c, omega_error_t *err)
 {
     (void)err;
-    return probes_collect(c->targets, c->n_targets, c->probe_timeout_ms, &c->batch);
+    probes_report(c->probes, &c->batch);
+    return 0;
 }
 
 static int src_sensors(omega_collector_t *c, omega_error_t *err)
@@ -350,7 +556,11 @@ static int src_pressure(omega_collector_t *c, omega_error_t *err)
 
 static int src_self(omega_collector_t *c, omega_error_t *err)
 {
-    return self_collect(c->buf, COLLECT_FILE_MAX + 1, c->timing, c->n_timing, &c->batch, err);
+    int fds = c->now_ms - c->self_fds_ms >= 10000 || c->now_ms < c->self_fds_ms;
+    if (fds)
+        c->self_fds_ms = c->now_ms;
+    return self_collect(c->buf, COLLECT_FILE_MAX + 1, c->timing, c->n_timing, &c->latency,
+                        c->self_process, fds, &c->batch, err);
 }
 
 /* Run one source, time it, and log (rate-limited) why it failed. Returns 0 or OMEGA_EIO. */
@@ -380,8 +590,10 @@ static int run_source(omega_collector_t *c, int src, source_fn fn)
 static int run_all(omega_collector_t *c)
 {
     static const source_fn fns[SRC_SINK] = {
-        src_stat, src_loadavg, src_meminfo, src_vmstat,  src_diskstats, src_filesystems, src_netdev,
-        src_snmp, src_tcp,     src_probes,  src_sensors, src_processes, src_pressure,    src_self};
+        src_stat,     src_loadavg, src_meminfo,  src_vmstat,    src_diskstats,  src_filesystems,
+        src_netdev,   src_snmp,    src_tcp,      src_probes,    src_sensors,    src_processes,
+        src_pressure, src_netstat, src_snmp6,    src_sockstat,  src_sockstat6,  src_interrupts,
+        src_softirqs, src_zones,   src_netcore,  src_kernel,    src_self};
     int rc = 0;
     c->n_timing = 0;
     for (int src = 0; src < SRC_SINK; src++)
@@ -390,8 +602,19 @@ static int run_all(omega_collector_t *c)
     return rc;
 }
 
+/* How late the pass started after its tick (now_ms), ns: the runner's wake-up delay. A pass
+ * stamped with a time outside the last interval (a direct call) has none. */
+static int64_t start_delay_ns(const omega_collector_t *c, int64_t now_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t d = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - now_ms * 1000000;
+    return d >= 0 && d < c->interval_ms * 1000000 ? d : 0;
+}
+
 int omega_collector_collect(omega_collector_t *c, int64_t now_ms, const omega_collect_sink_t *sink)
 {
+    int64_t delay = start_delay_ns(c, now_ms);
     int64_t t0 = omega_mono_ns();
 
     batch_reset(&c->batch, now_ms);
@@ -411,7 +634,13 @@ int omega_collector_collect(omega_collector_t *c, int64_t now_ms, const omega_co
             source_ok(c, SRC_SINK);
         }
     }
+    self_latency_observe(&c->latency, (double)(delay + omega_mono_ns() - t0) / 1e9);
     return rc;
+}
+
+probes_t *collector_probes(omega_collector_t *c)
+{
+    return c->probes;
 }
 
 int64_t omega_collector_last_duration_ns(const omega_collector_t *c)

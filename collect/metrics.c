@@ -8,19 +8,28 @@
 #include <string.h>
 
 static const metric_table_t *const tables[] = {
-    &collect_table_stat,      &collect_table_loadavg,     &collect_table_sensors,
-    &collect_table_meminfo,   &collect_table_vmstat,      &collect_table_pressure,
-    &collect_table_diskstats, &collect_table_filesystems, &collect_table_netdev,
-    &collect_table_tcp,       &collect_table_probes,      &collect_table_processes,
+    &collect_table_stat,      &collect_table_interrupts,  &collect_table_loadavg,
+    &collect_table_sensors,   &collect_table_meminfo,     &collect_table_vmstat,
+    &collect_table_zones,
+    &collect_table_pressure,  &collect_table_diskstats,   &collect_table_filesystems,
+    &collect_table_netdev,    &collect_table_tcp,         &collect_table_netstat,
+    &collect_table_sockstat,  &collect_table_netcore,     &collect_table_probes,      &collect_table_processes,
     &collect_table_watch,     &collect_table_self,
 };
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 
 const metric_def_t *collect_metric_find(const char *name)
 {
+    /* Exact rows first: a family row ("system_memory_<Key>_bytes") must not shadow a named
+     * metric it happens to match. */
     for (size_t t = 0; t < N_TABLES; t++)
         for (size_t i = 0; i < tables[t]->n_defs; i++)
             if (strcmp(tables[t]->defs[i].name, name) == 0)
+                return &tables[t]->defs[i];
+    for (size_t t = 0; t < N_TABLES; t++)
+        for (size_t i = 0; i < tables[t]->n_defs; i++)
+            if (strchr(tables[t]->defs[i].name, '<') &&
+                collect_name_match(tables[t]->defs[i].name, name))
                 return &tables[t]->defs[i];
     return NULL;
 }
@@ -36,6 +45,8 @@ static const char intro[] =
     "(bytes, seconds, celsius, hertz), `_total` for cumulative counters (per-second figures\n"
     "come from `rate()`), `_percent` for 0-100 gauges. A value the host cannot provide (no\n"
     "sensor, no link speed, a kernel without the counter) has no series rather than a zero.\n"
+    "A name with `<...>` in it stands for a family: the kernel's own keys fill the\n"
+    "placeholder, so the set follows the running kernel (as node_exporter's does).\n"
     "CPU and memory follow the real-time cadence, the other sources\n"
     "`system_monitor.monitoring_interval` (see \"Collection cadence\" in api.md).\n";
 

@@ -21,6 +21,22 @@ static const metric_def_t defs[] = {
     {"system_disk_io_time_seconds_total", "counter", "seconds", "device",
      "Time the device had at least one request in flight."},
     {"system_disk_io_in_progress", "gauge", "", "device", "Requests in flight at the read."},
+    {"system_disk_reads_merged_total", "counter", "", "device",
+     "Adjacent read requests merged into one before reaching the device."},
+    {"system_disk_writes_merged_total", "counter", "", "device",
+     "Adjacent write requests merged into one."},
+    {"system_disk_io_time_weighted_seconds_total", "counter", "seconds", "device",
+     "I/O time weighted by the requests in flight (its rate is the average queue length)."},
+    {"system_disk_discards_total", "counter", "", "device",
+     "Discard (TRIM) requests completed (Linux >= 4.18)."},
+    {"system_disk_discards_merged_total", "counter", "", "device", "Discard requests merged."},
+    {"system_disk_discarded_bytes_total", "counter", "bytes", "device", "Bytes discarded."},
+    {"system_disk_discard_time_seconds_total", "counter", "seconds", "device",
+     "Time spent by completed discards."},
+    {"system_disk_flushes_total", "counter", "", "device",
+     "Cache flush requests completed (Linux >= 5.5)."},
+    {"system_disk_flush_time_seconds_total", "counter", "seconds", "device",
+     "Time spent by completed flushes."},
     {"system_disk_queue_length", "gauge", "", "device",
      "Average number of requests in flight over the last interval (weighted I/O time / elapsed)."},
     {"system_disk_utilization_percent", "gauge", "percent", "device",
@@ -45,6 +61,8 @@ const metric_table_t collect_table_diskstats = {
 enum { D_READS, D_RSECT, D_RMS, D_WRITES, D_WSECT, D_WMS, D_INPROG, D_IOMS, D_WIOMS, D_N };
 /* Column (0-based, after major, minor, name = 0..2) of each kept field. */
 static const int cols[D_N] = {3, 5, 6, 7, 9, 10, 11, 12, 13};
+/* Columns read at most: 3 + 17 on Linux 5.5+; later additions are ignored. */
+#define DISK_COLS 20
 
 void diskstats_state_init(diskstats_state_t *s)
 {
@@ -133,9 +151,31 @@ static void emit_derived(const disk_prev_t *d, const uint64_t *v, int64_t now_ms
               dd[D_WRITES] ? (double)dd[D_WMS] / 1000.0 / (double)dd[D_WRITES] : 0.0, l, 2);
 }
 
-static void emit_counters(const char *name, const uint64_t *v, batch_t *b)
+/* The columns a kernel may add after the 11 fields every kernel prints: merges and the
+ * weighted time always, discards from Linux 4.18 (18 columns), flushes from 5.5 (20). */
+static const struct {
+    int col;            /* 0-based, as cols[] */
+    double scale;       /* to base units */
+    const char *metric; /* its metric */
+} extra[] = {
+    {4, 1, "system_disk_reads_merged_total"},
+    {8, 1, "system_disk_writes_merged_total"},
+    {13, 0.001, "system_disk_io_time_weighted_seconds_total"},
+    {14, 1, "system_disk_discards_total"},
+    {15, 1, "system_disk_discards_merged_total"},
+    {16, 512, "system_disk_discarded_bytes_total"},
+    {17, 0.001, "system_disk_discard_time_seconds_total"},
+    {18, 1, "system_disk_flushes_total"},
+    {19, 0.001, "system_disk_flush_time_seconds_total"},
+};
+
+static void emit_counters(const char *name, const uint64_t *v, const uint64_t *all, size_t n_all,
+                          batch_t *b)
 {
     omega_label_t l[1] = {{"device", name}};
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+        if ((size_t)extra[i].col < n_all)
+            batch_add(b, extra[i].metric, (double)all[extra[i].col] * extra[i].scale, l, 1);
     batch_add(b, "system_disk_read_bytes_total", (double)v[D_RSECT] * 512.0, l, 1);
     batch_add(b, "system_disk_written_bytes_total", (double)v[D_WSECT] * 512.0, l, 1);
     batch_add(b, "system_disk_reads_total", (double)v[D_READS], l, 1);
@@ -146,19 +186,25 @@ static void emit_counters(const char *name, const uint64_t *v, batch_t *b)
     batch_add(b, "system_disk_io_in_progress", (double)v[D_INPROG], l, 1);
 }
 
-/* Parse one line into name and v. Returns 0 or OMEGA_EINVAL. */
-static int parse_line(char *line, char **name, uint64_t *v)
+/* Parse one line into name, the kept fields v and every column all[0..*n_all) (0..2 unused).
+ * Returns 0, 1 (blank) or OMEGA_EINVAL. */
+static int parse_line(char *line, char **name, uint64_t *v, uint64_t *all, size_t *n_all)
 {
-    char *f[21];
-    size_t n = procfile_split(line, f, 21);
+    char *f[DISK_COLS + 8];
+    size_t n = procfile_split(line, f, DISK_COLS + 8);
     if (n == 0)
         return 1; /* blank */
     if (n < 14 || strlen(f[2]) >= DISK_NAME_MAX)
         return OMEGA_EINVAL;
-    for (int i = 0; i < D_N; i++)
-        if (procfile_parse_u64(f[cols[i]], &v[i]) != 0)
+    if (n > DISK_COLS)
+        n = DISK_COLS; /* columns of a future kernel: not ours to guess */
+    for (size_t i = 3; i < n; i++)
+        if (procfile_parse_u64(f[i], &all[i]) != 0)
             return OMEGA_EINVAL;
+    for (int i = 0; i < D_N; i++)
+        v[i] = all[cols[i]];
     *name = f[2];
+    *n_all = n;
     return 0;
 }
 
@@ -177,14 +223,15 @@ int proc_diskstats_parse(diskstats_state_t *s, const char *root, char *buf, size
 {
     procfile_lines_t it;
     char *line, *name = NULL;
-    uint64_t v[D_N];
+    uint64_t v[D_N], all[DISK_COLS];
+    size_t n_all = 0;
     int rc = 0;
 
     for (size_t i = 0; i < s->n; i++)
         s->d[i].seen = 0;
     procfile_lines_init(&it, buf, len);
     while ((line = procfile_next_line(&it)) != NULL) {
-        int r = parse_line(line, &name, v);
+        int r = parse_line(line, &name, v, all, &n_all);
         if (r == 1)
             continue;
         if (r != 0) {
@@ -198,7 +245,7 @@ int proc_diskstats_parse(diskstats_state_t *s, const char *root, char *buf, size
         disk_prev_t *d = slot_for(s, name);
         if (d->seen)
             continue; /* a repeated name: keep the first */
-        emit_counters(name, v, b);
+        emit_counters(name, v, all, n_all, b);
         emit_derived(d, v, now_ms, b);
         memcpy(d->v, v, sizeof(d->v));
         d->ts_ms = now_ms;

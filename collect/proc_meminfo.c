@@ -18,11 +18,22 @@ static const metric_def_t defs[] = {
     {"system_swap_used_bytes", "gauge", "bytes", "", "Swap space in use."},
     {"system_swap_used_percent", "gauge", "percent", "",
      "Swap in use as a share of swap space; 0 on a machine without swap."},
+    {"system_memory_<Key>_bytes", "gauge", "bytes", "",
+     "Every kB line of /proc/meminfo under its kernel name: system_memory_MemTotal_bytes, "
+     "system_memory_Dirty_bytes, system_memory_Active_anon_bytes (from \"Active(anon)\"), "
+     "system_memory_SUnreclaim_bytes ..."},
+    {"system_memory_<Key>", "gauge", "", "",
+     "Every count line: system_memory_HugePages_Total, system_memory_HugePages_Free ..."},
 };
 
 const metric_table_t collect_table_meminfo = {
-    "Memory", "/proc/meminfo",     "enable_memory (system_monitor.enable_memory_monitoring)", NULL,
-    defs,     METRIC_TABLE_N(defs)};
+    "Memory",
+    "/proc/meminfo",
+    "enable_memory (system_monitor.enable_memory_monitoring)",
+    "The full set is node_exporter's node_memory_* with the system_ prefix; it follows the "
+    "running kernel (about 55 keys on Linux 6.x).",
+    defs,
+    METRIC_TABLE_N(defs)};
 
 enum { K_TOTAL, K_FREE, K_AVAIL, K_BUFFERS, K_CACHED, K_SWAP_TOTAL, K_SWAP_FREE, K_COUNT };
 
@@ -150,5 +161,39 @@ int proc_meminfo_parse(char *buf, size_t len, batch_t *b, omega_error_t *err)
         rc = omega_error_set(err, OMEGA_EINVAL, "/proc/meminfo: neither MemAvailable nor MemFree");
     emit_memory(&m, b);
     emit_swap(&m, b);
+    return rc;
+}
+
+int proc_meminfo_all(name_cache_t *nc, const char *buf, size_t len, batch_t *b, omega_error_t *err)
+{
+    const char *p = buf, *end = buf + len;
+    size_t idx = 0;
+    int line = 0, rc = 0;
+    while (p < end) {
+        const char *le = line_end(p, end), *k, *v, *u, *x;
+        size_t kl, vl, ul = 0, xl;
+        uint64_t n = 0;
+        line++;
+        if (tok_next(&p, le, &k, &kl)) {
+            const char *name = NULL;
+            int has_unit = tok_next(&p, le, &u, &ul) && tok_next(&p, le, &v, &vl);
+            int ok = kl > 1 && k[kl - 1] == ':' && !tok_next(&p, le, &x, &xl);
+            if (has_unit) { /* "MemTotal: 123 kB": u is the number, v the unit */
+                ok = ok && vl == 2 && !memcmp(v, "kB", 2) && parse_u64n(u, ul, &n) == 0 &&
+                     n <= UINT64_MAX / 1024;
+                n *= 1024;
+            } else {
+                ok = ok && ul > 0 && parse_u64n(u, ul, &n) == 0;
+            }
+            if (ok)
+                name = name_cache_get(nc, idx++, "system_memory_", k, kl - 1, "", 0,
+                                      has_unit ? "_bytes" : "");
+            if (name)
+                batch_add(b, name, (double)n, NULL, 0);
+            else if (rc == 0)
+                rc = omega_error_set(err, OMEGA_EINVAL, "/proc/meminfo line %d: bad line", line);
+        }
+        p = le < end ? le + 1 : end;
+    }
     return rc;
 }

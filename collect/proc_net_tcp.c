@@ -28,7 +28,8 @@ const metric_table_t collect_table_tcp = {
     "Connection states come from netlink sock_diag (as ss(8) reads them) on the live host: "
     "/proc/net/tcp walks the whole connection hash table as text and costs tens of "
     "milliseconds per read on large hosts. The /proc files are the fallback (and what a root "
-    "prefix reads). The retransmit ratio is rate(system_network_tcp_retransmits_total) / "
+    "prefix reads). Even the netlink dump walks every bucket of the kernel's hash table, so on "
+    "the live host the states are counted every 10 s, whatever the interval. The retransmit ratio is rate(system_network_tcp_retransmits_total) / "
     "rate(system_network_tcp_segments_sent_total). A host without IPv6 has no /proc/net/tcp6; "
     "its IPv4 counts are still reported.",
     defs,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define L_IF    "interface"
 #define L_IFDIR "interface,direction"
@@ -20,6 +21,29 @@ static const metric_def_t defs[] = {
      "Packets with errors, direction=\"receive\"|\"transmit\"."},
     {"system_network_drops_total", "counter", "", L_IFDIR,
      "Packets dropped, direction=\"receive\"|\"transmit\"."},
+    {"system_network_receive_fifo_total", "counter", "", L_IF,
+     "Receive FIFO (ring buffer) overruns reported by the driver."},
+    {"system_network_receive_frame_total", "counter", "", L_IF,
+     "Frames received with alignment or length errors."},
+    {"system_network_receive_compressed_total", "counter", "", L_IF,
+     "Compressed packets received (CSLIP, PPP)."},
+    {"system_network_receive_multicast_total", "counter", "", L_IF, "Multicast packets received."},
+    {"system_network_transmit_fifo_total", "counter", "", L_IF, "Transmit FIFO underruns."},
+    {"system_network_transmit_colls_total", "counter", "", L_IF, "Collisions while sending."},
+    {"system_network_transmit_carrier_total", "counter", "", L_IF,
+     "Carrier losses while sending (cable, link partner)."},
+    {"system_network_transmit_compressed_total", "counter", "", L_IF,
+     "Compressed packets sent (CSLIP, PPP)."},
+    {"system_network_up", "gauge", "", L_IF, "1 when the interface's operstate is up, else 0."},
+    {"system_network_carrier", "gauge", "", L_IF, "1 when the link has carrier (cable, peer)."},
+    {"system_network_carrier_changes_total", "counter", "", L_IF,
+     "Times the link went up or down (a flapping link climbs)."},
+    {"system_network_carrier_up_changes_total", "counter", "", L_IF, "Times the link came up."},
+    {"system_network_carrier_down_changes_total", "counter", "", L_IF, "Times the link went down."},
+    {"system_network_mtu_bytes", "gauge", "bytes", L_IF, "Maximum transmission unit."},
+    {"system_network_transmit_queue_length", "gauge", "", L_IF, "Transmit queue length (txqueuelen)."},
+    {"system_network_flags", "gauge", "", L_IF, "Interface flags (IFF_UP = 1, IFF_LOOPBACK = 8 ...)."},
+    {"system_network_dormant", "gauge", "", L_IF, "1 when the interface waits for an external event."},
     {"system_network_throughput_bytes_per_second", "gauge", "bytes", L_IFDIR,
      "Bytes per second over the last interval (the live dashboard's figure; rate() of the "
      "_total counters gives the same over any window)."},
@@ -31,12 +55,15 @@ static const metric_def_t defs[] = {
 
 const metric_table_t collect_table_netdev = {
     "Network interfaces",
-    "/proc/net/dev, /sys/class/net/<interface>/speed",
+    "/proc/net/dev, /sys/class/net/<interface>/{speed, operstate, carrier, carrier_changes, "
+    "carrier_up_count, carrier_down_count, mtu, tx_queue_len, flags, dormant}",
     "enable_network (system_monitor.enable_network_monitoring)",
     "Every interface is reported, loopback included. Utilisation needs a known speed: virtual "
     "interfaces, Wi-Fi and links that are down report -1 or nothing, so they have no "
     "system_network_speed_bytes and no utilisation series. An interface that disappears stops "
-    "having series; when it comes back its derived gauges start again after two passes.",
+    "having series; when it comes back its derived gauges start again after two passes. The "
+    "/sys attributes are node_exporter's netclass figures; one the driver does not provide (or "
+    "refuses on a down link) gives no series.",
     defs,
     METRIC_TABLE_N(defs)};
 
@@ -49,8 +76,19 @@ void netdev_state_init(netdev_state_t *s)
     memset(s, 0, sizeof(*s));
 }
 
+static void close_attrs(netdev_prev_t *d)
+{
+    for (int i = 0; i < NETCLASS_ATTRS; i++)
+        if (d->fd[i] >= 0) {
+            close(d->fd[i]);
+            d->fd[i] = -1;
+        }
+}
+
 void netdev_state_deinit(netdev_state_t *s)
 {
+    for (size_t i = 0; i < s->n; i++)
+        close_attrs(&s->d[i]);
     free(s->d);
     memset(s, 0, sizeof(*s));
 }
@@ -67,7 +105,58 @@ static netdev_prev_t *slot_for(netdev_state_t *s, const char *name)
     netdev_prev_t *d = &s->d[s->n++];
     memset(d, 0, sizeof(*d));
     snprintf(d->name, sizeof(d->name), "%s", name);
+    for (int i = 0; i < NETCLASS_ATTRS; i++)
+        d->fd[i] = -1;
     return d;
+}
+
+/* The /sys/class/net attributes, in netdev_prev_t.fd order, and their metrics. */
+static const struct {
+    const char *attr, *metric;
+} attrs[NETCLASS_ATTRS] = {
+    {"operstate", "system_network_up"},
+    {"carrier", "system_network_carrier"},
+    {"carrier_changes", "system_network_carrier_changes_total"},
+    {"carrier_up_count", "system_network_carrier_up_changes_total"},
+    {"carrier_down_count", "system_network_carrier_down_changes_total"},
+    {"mtu", "system_network_mtu_bytes"},
+    {"tx_queue_len", "system_network_transmit_queue_length"},
+    {"flags", "system_network_flags"},
+    {"dormant", "system_network_dormant"},
+};
+
+/* One attribute's text: through a kept descriptor on the live root (sysfs regenerates it on a
+ * read from offset 0), else opened afresh. Returns its length or -1. */
+static long read_attr(const char *root, netdev_prev_t *d, int i, char *buf, size_t cap)
+{
+    char rel[IFNAME_MAX + 48];
+    size_t len = 0;
+    snprintf(rel, sizeof(rel), "/sys/class/net/%s/%s", d->name, attrs[i].attr);
+    int rc = root[0] ? procfile_read(root, rel, buf, cap, &len, NULL)
+                     : procfile_pread(&d->fd[i], root, rel, buf, cap, &len, NULL);
+    while (rc == 0 && len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+        buf[--len] = '\0';
+    return rc == 0 ? (long)len : -1;
+}
+
+/* Every attribute the interface has, as a gauge or counter labelled interface. */
+static void emit_attrs(const char *root, netdev_prev_t *d, batch_t *b)
+{
+    char buf[64];
+    omega_label_t l[1] = {{"interface", d->name}};
+    for (int i = 0; i < NETCLASS_ATTRS; i++) {
+        long len = read_attr(root, d, i, buf, sizeof(buf));
+        uint64_t v;
+        if (len <= 0)
+            continue;
+        if (i == 0) /* operstate: "up", "down", "unknown" (loopback, tunnels), ... */
+            v = strcmp(buf, "up") == 0;
+        else if (len > 2 && buf[0] == '0' && buf[1] == 'x') /* flags */
+            v = strtoull(buf + 2, NULL, 16);
+        else if (parse_u64n(buf, (size_t)len, &v) != 0)
+            continue;
+        batch_add(b, attrs[i].metric, (double)v, l, 1);
+    }
 }
 
 /* Link speed in Mbit/s, or 0 when unknown (missing file, -1, EINVAL on a down link). */
@@ -81,9 +170,22 @@ static int64_t link_mbps(const char *root, const char *name)
     return v;
 }
 
-static void emit_counters(const char *name, const uint64_t *v, batch_t *b)
+/* The columns of /proc/net/dev not in the kept set, and their metrics. */
+static const struct {
+    int col;
+    const char *metric;
+} extra[] = {
+    {4, "system_network_receive_fifo_total"},       {5, "system_network_receive_frame_total"},
+    {6, "system_network_receive_compressed_total"}, {7, "system_network_receive_multicast_total"},
+    {12, "system_network_transmit_fifo_total"},     {13, "system_network_transmit_colls_total"},
+    {14, "system_network_transmit_carrier_total"},  {15, "system_network_transmit_compressed_total"},
+};
+
+static void emit_counters(const char *name, const uint64_t *v, const uint64_t *all, batch_t *b)
 {
     omega_label_t l[2] = {{"interface", name}, {"direction", "receive"}};
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+        batch_add(b, extra[i].metric, (double)all[extra[i].col], l, 1);
     batch_add(b, "system_network_receive_bytes_total", (double)v[N_RXB], l, 1);
     batch_add(b, "system_network_transmit_bytes_total", (double)v[N_TXB], l, 1);
     batch_add(b, "system_network_receive_packets_total", (double)v[N_RXP], l, 1);
@@ -116,8 +218,9 @@ static void emit_derived(const netdev_prev_t *d, const uint64_t *v, int64_t mbps
     }
 }
 
-/* "  eth0: 1 2 3 ..." -> name and the kept counters. 1: header or blank line. */
-static int parse_line(char *line, char **name, uint64_t *v)
+/* "  eth0: 1 2 3 ..." -> name, the kept counters and all 16 columns. 1: header or blank
+ * line. */
+static int parse_line(char *line, char **name, uint64_t *v, uint64_t *all)
 {
     char *f[16];
     char *colon = strchr(line, ':');
@@ -132,9 +235,11 @@ static int parse_line(char *line, char **name, uint64_t *v)
         return OMEGA_EINVAL;
     if (procfile_split(colon + 1, f, 16) != 16)
         return OMEGA_EINVAL;
-    for (int i = 0; i < N_N; i++)
-        if (procfile_parse_u64(f[cols[i]], &v[i]) != 0)
+    for (int i = 0; i < 16; i++)
+        if (procfile_parse_u64(f[i], &all[i]) != 0)
             return OMEGA_EINVAL;
+    for (int i = 0; i < N_N; i++)
+        v[i] = all[cols[i]];
     *name = nm;
     return 0;
 }
@@ -144,14 +249,14 @@ int proc_netdev_parse(netdev_state_t *s, const char *root, char *buf, size_t len
 {
     procfile_lines_t it;
     char *line, *name = NULL;
-    uint64_t v[N_N];
+    uint64_t v[N_N], all[16];
     int rc = 0;
 
     for (size_t i = 0; i < s->n; i++)
         s->d[i].seen = 0;
     procfile_lines_init(&it, buf, len);
     while ((line = procfile_next_line(&it)) != NULL) {
-        int r = parse_line(line, &name, v);
+        int r = parse_line(line, &name, v, all);
         if (r == 1)
             continue;
         if (r != 0) {
@@ -164,20 +269,24 @@ int proc_netdev_parse(netdev_state_t *s, const char *root, char *buf, size_t len
         if (d->seen)
             continue;
         int64_t mbps = link_mbps(root, name);
-        emit_counters(name, v, b);
+        emit_counters(name, v, all, b);
         if (mbps > 0) {
             omega_label_t l[1] = {{"interface", name}};
             batch_add(b, "system_network_speed_bytes", (double)mbps * 1e6 / 8.0, l, 1);
         }
         emit_derived(d, v, mbps, now_ms, b);
+        emit_attrs(root, d, b);
         memcpy(d->v, v, sizeof(d->v));
         d->ts_ms = now_ms;
         d->valid = d->seen = 1;
     }
     size_t w = 0;
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
         if (s->d[i].seen)
             s->d[w++] = s->d[i];
+        else
+            close_attrs(&s->d[i]);
+    }
     s->n = w;
     return rc;
 }

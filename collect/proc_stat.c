@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const metric_def_t defs[] = {
     {"system_cpu_usage_percent", "gauge", "percent", "cpu",
@@ -15,6 +16,13 @@ static const metric_def_t defs[] = {
     {"system_cpu_mode_percent", "gauge", "percent", "cpu,mode",
      "Share of the last interval spent per mode: user, nice, system, idle, iowait, irq, "
      "softirq, steal (guest time is inside user and nice)."},
+    {"system_cpu_seconds_total", "counter", "seconds", "cpu,mode",
+     "Time each core spent per mode since boot (node_exporter's node_cpu_seconds_total): user, "
+     "nice, system, idle, iowait, irq, softirq, steal."},
+    {"system_cpu_guest_seconds_total", "counter", "seconds", "cpu,mode",
+     "Time each core ran virtual machines' CPUs, mode=\"user\"|\"nice\" (already inside "
+     "system_cpu_seconds_total's user and nice)."},
+    {"system_boot_time_seconds", "gauge", "seconds", "", "When the host booted, Unix seconds."},
     {"system_context_switches_total", "counter", "", "", "Context switches."},
     {"system_interrupts_total", "counter", "", "", "Interrupts serviced, all IRQs."},
     {"system_forks_total", "counter", "", "", "Processes and threads created."},
@@ -48,6 +56,7 @@ static const struct {
     {"ctxt", "system_context_switches_total", NULL},
     {"intr", "system_interrupts_total", NULL}, /* first number: the sum over all IRQs */
     {"processes", "system_forks_total", NULL},
+    {"btime", "system_boot_time_seconds", NULL},
     {"procs_running", "system_processes", "running"},
     {"procs_blocked", "system_processes", "blocked"},
 };
@@ -56,6 +65,8 @@ static const struct {
 void stat_state_init(stat_state_t *s)
 {
     memset(s, 0, sizeof(*s));
+    long hz = sysconf(_SC_CLK_TCK);
+    s->hz = hz > 0 ? (double)hz : 100.0;
 }
 
 void stat_state_deinit(stat_state_t *s)
@@ -101,8 +112,8 @@ static int is_cpu_key(const char *key)
 }
 
 /* Parse the tick columns after the "cpu"/"cpuN" key into out. Columns past the 10th (not yet
- * invented) are ignored; guest and guest_nice are validated but not kept, because the kernel
- * already counts them inside user and nice. */
+ * invented) are ignored; guest and guest_nice are kept apart (the kernel already counts them
+ * inside user and nice, so percentages leave them out). */
 static int parse_cpu_cols(char **cols, size_t n, cpu_sample_t *out)
 {
     if (n < CPU_COLS_MIN)
@@ -116,7 +127,10 @@ static int parse_cpu_cols(char **cols, size_t n, cpu_sample_t *out)
             return OMEGA_EINVAL;
         if (i < CPU_MODES)
             out->v[i] = v;
+        else
+            out->guest[i - CPU_MODES] = v;
     }
+    out->nguest = n > CPU_MODES ? (int)(n - CPU_MODES) : 0;
     out->ncols = (int)(n < CPU_MODES ? n : CPU_MODES);
     out->valid = 1;
     return 0;
@@ -193,6 +207,20 @@ static void finish_pass(stat_state_t *s, batch_t *b)
 {
     char id[24];
     emit_cpu(b, "total", &s->prev_total, &s->cur_total);
+    for (size_t i = 0; i < s->n_cur; i++) {
+        if (!s->cur[i].valid)
+            continue;
+        snprintf(id, sizeof(id), "%zu", i);
+        for (int m = 0; m < s->cur[i].ncols; m++) {
+            omega_label_t two[2] = {{"cpu", id}, {"mode", mode_names[m]}};
+            batch_add(b, "system_cpu_seconds_total", (double)s->cur[i].v[m] / s->hz, two, 2);
+        }
+        for (int g = 0; g < s->cur[i].nguest; g++) {
+            omega_label_t two[2] = {{"cpu", id}, {"mode", g ? "nice" : "user"}};
+            batch_add(b, "system_cpu_guest_seconds_total", (double)s->cur[i].guest[g] / s->hz, two,
+                      2);
+        }
+    }
     for (size_t i = 0; i < s->n_cur && i < s->n_prev; i++) {
         if (!s->cur[i].valid || !s->prev[i].valid)
             continue;
@@ -232,7 +260,7 @@ int proc_stat_parse(stat_state_t *s, char *buf, size_t len, batch_t *b, omega_er
         int r = take_counter_line(f[0], f, n, &seen, s->skip_procs, b);
         if (r < 0)
             rc = malformed(err, rc, it.line, f[0]);
-        /* r == 1: a line we do not use (btime, softirq, page, swap ...). */
+        /* r == 1: a line we do not use (softirq, page, swap ...). */
     }
     if (!s->cur_total.valid)
         rc = malformed(err, rc, 0, NULL);

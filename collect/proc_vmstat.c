@@ -12,6 +12,12 @@ static const metric_def_t defs[] = {
     {"system_swap_out_bytes_total", "counter", "bytes", "", "Bytes written out to swap."},
     {"system_oom_kills_total", "counter", "", "",
      "Processes killed by the kernel's out-of-memory killer (Linux >= 4.13)."},
+    {"system_vmstat_<key>_total", "counter", "", "",
+     "Every event counter of /proc/vmstat under its kernel name: system_vmstat_pgfault_total, "
+     "system_vmstat_pgscan_kswapd_total, system_vmstat_thp_fault_alloc_total ..."},
+    {"system_vmstat_<key>", "gauge", "", "",
+     "Every current figure of /proc/vmstat (the nr_* keys, in pages, and workingset_nodes): "
+     "system_vmstat_nr_dirty, system_vmstat_nr_free_pages ..."},
 };
 
 const metric_table_t collect_table_vmstat = {
@@ -19,7 +25,10 @@ const metric_table_t collect_table_vmstat = {
     "/proc/vmstat",
     "enable_vmstat (system_monitor.enable_memory_monitoring)",
     "Minor faults are pgfault minus pgmajfault (the kernel's pgfault counts both). Swap traffic "
-    "is pswpin/pswpout pages times the page size. Keys a kernel does not print give no series.",
+    "is pswpin/pswpout pages times the page size. Keys a kernel does not print give no series. "
+    "The full set (node_exporter's node_vmstat_*, about 180 keys on Linux 6.x) follows the "
+    "running kernel: nr_* keys are gauges except the cumulative nr_dirtied, nr_written, "
+    "nr_throttled_written, nr_vmscan_write, nr_vmscan_immediate_reclaim and nr_foll_pin_*.",
     defs,
     METRIC_TABLE_N(defs)};
 
@@ -71,5 +80,53 @@ int proc_vmstat_parse(char *buf, size_t len, uint64_t page_size, batch_t *b, ome
         batch_add(b, "system_oom_kills_total", (double)v[V_OOM], NULL, 0);
     if (rc == 0 && !(have & (1u << V_PGFAULT)))
         rc = omega_error_set(err, OMEGA_EINVAL, "/proc/vmstat: no pgfault");
+    return rc;
+}
+
+/* nr_* keys are current page counts except these running totals. */
+static int vm_is_gauge(const char *k, size_t kl)
+{
+    static const char *const cumulative[] = {"nr_dirtied",
+                                             "nr_written",
+                                             "nr_throttled_written",
+                                             "nr_vmscan_write",
+                                             "nr_vmscan_immediate_reclaim",
+                                             "nr_foll_pin_acquired",
+                                             "nr_foll_pin_released"};
+    if (kl == 16 && !memcmp(k, "workingset_nodes", 16))
+        return 1;
+    if (kl < 3 || memcmp(k, "nr_", 3) != 0)
+        return 0;
+    for (size_t i = 0; i < sizeof(cumulative) / sizeof(cumulative[0]); i++)
+        if (strlen(cumulative[i]) == kl && !memcmp(cumulative[i], k, kl))
+            return 0;
+    return 1;
+}
+
+int proc_vmstat_all(name_cache_t *nc, const char *buf, size_t len, batch_t *b, omega_error_t *err)
+{
+    const char *p = buf, *end = buf + len;
+    size_t idx = 0;
+    int line = 0, rc = 0;
+    while (p < end) {
+        const char *le = line_end(p, end), *k, *v, *x;
+        size_t kl, vl, xl;
+        int64_t n;
+        line++;
+        if (tok_next(&p, le, &k, &kl)) {
+            int gauge = vm_is_gauge(k, kl);
+            const char *name = NULL;
+            /* Some nr_* gauges are signed per-CPU sums that can dip below 0 for a moment. */
+            int ok = tok_next(&p, le, &v, &vl) && !tok_next(&p, le, &x, &xl) &&
+                     parse_i64n(v, vl, &n) == 0 && (gauge || n >= 0) &&
+                     (name = name_cache_get(nc, idx++, "system_vmstat_", k, kl, "", 0,
+                                            gauge ? "" : "_total")) != NULL;
+            if (ok)
+                batch_add(b, name, (double)n, NULL, 0);
+            else if (rc == 0)
+                rc = omega_error_set(err, OMEGA_EINVAL, "/proc/vmstat line %d: bad line", line);
+        }
+        p = le < end ? le + 1 : end;
+    }
     return rc;
 }

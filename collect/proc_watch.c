@@ -5,6 +5,7 @@
  * exits, and keep the last pass for the process list API (the only cross-thread state). */
 #include "collect_int.h"
 
+#include <dirent.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,17 +15,40 @@
 
 #define L_PROC "pid,name"
 
+/* Descriptor tables are listed at most this often (open fds is a slow-moving gauge). */
+#define FD_PERIOD_MS 10000
+
 static const metric_def_t defs[] = {
     {"system_process_cpu_percent", "gauge", "percent", L_PROC,
      "CPU used over the last interval, percent of one core (a busy 4-thread process shows 400)."},
     {"system_process_resident_memory_bytes", "gauge", "bytes", L_PROC, "Resident set size."},
     {"system_process_threads", "gauge", "", L_PROC, "Threads of the process."},
     {"system_process_start_time_seconds", "gauge", "seconds", L_PROC, "Start time, Unix seconds."},
+    {"system_process_cpu_seconds_total", "counter", "seconds", L_PROC ",mode",
+     "CPU time used, mode=\"user\"|\"system\"."},
+    {"system_process_page_faults_total", "counter", "", L_PROC ",type",
+     "Page faults, type=\"minor\"|\"major\" (major ones needed I/O)."},
+    {"system_process_virtual_memory_bytes", "gauge", "bytes", L_PROC, "Virtual memory size."},
+    {"system_process_swap_bytes", "gauge", "bytes", L_PROC, "Memory swapped out (VmSwap)."},
+    {"system_process_context_switches_total", "counter", "", L_PROC ",type",
+     "Context switches, type=\"voluntary\" (waited for something) or \"involuntary\" "
+     "(preempted)."},
+    {"system_process_open_fds", "gauge", "", L_PROC,
+     "Open file descriptors, counted every 10 s (listing /proc/<pid>/fd is the costliest read "
+     "of a watched process)."},
+    {"system_process_io_read_bytes_total", "counter", "bytes", L_PROC,
+     "Bytes read through read() and friends, page cache and sockets included (rchar)."},
+    {"system_process_io_written_bytes_total", "counter", "bytes", L_PROC,
+     "Bytes written through write() and friends (wchar)."},
+    {"system_process_disk_read_bytes_total", "counter", "bytes", L_PROC,
+     "Bytes the process caused to be read from storage (read_bytes)."},
+    {"system_process_disk_written_bytes_total", "counter", "bytes", L_PROC,
+     "Bytes the process caused to be written to storage (write_bytes)."},
 };
 
 const metric_table_t collect_table_watch = {
     "Watched processes",
-    "/proc/<pid>/stat, /proc/<pid>/cmdline",
+    "/proc/<pid>/stat, /proc/<pid>/cmdline, /proc/<pid>/status, /proc/<pid>/io, /proc/<pid>/fd",
     "enable_processes + watch (system_monitor.process_filters)",
     "Only the processes process_filters select get series, one per pid (a compiler run is a "
     "short-lived series). Selected: names starting with \"omega\" (include_omega_processes); "
@@ -106,6 +130,11 @@ static void free_entries(watch_entry_t *e, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(e[i].cmdline);
         e[i].cmdline = NULL;
+        if (e[i].fd_status >= 0)
+            close(e[i].fd_status);
+        if (e[i].fd_io >= 0)
+            close(e[i].fd_io);
+        e[i].fd_status = e[i].fd_io = -1;
     }
 }
 
@@ -242,9 +271,18 @@ void watch_visit(void *ctx, const pid_stat_t *ps)
     e->st = *ps;
     e->cpu_pct = -1;
     e->uid = -1;
+    e->fd_status = e->fd_io = -1;
     /* prev is only written by this thread, so reading it needs no lock. */
     const watch_entry_t *p = w->ran ? find(w->prev, w->n_prev, ps->pid) : NULL;
     if (p && p->st.start_ticks == ps->start_ticks) {
+        if (p->fd_status >= 0 || p->fd_io >= 0) { /* same process: its descriptors move on */
+            watch_entry_t *mp = (watch_entry_t *)p;
+            pthread_mutex_lock(&w->lock);
+            e->fd_status = mp->fd_status;
+            e->fd_io = mp->fd_io;
+            mp->fd_status = mp->fd_io = -1;
+            pthread_mutex_unlock(&w->lock);
+        }
         double secs = (double)(w->cur_ms - w->prev_ms) / 1000.0;
         if (secs > 0 && ps->cpu_ticks >= p->st.cpu_ticks)
             e->cpu_pct = 100.0 * (double)(ps->cpu_ticks - p->st.cpu_ticks) / (double)w->hz / secs;
@@ -294,11 +332,109 @@ static void emit_proc(const watch_state_t *w, const watch_entry_t *e, batch_t *b
               l, 2);
     batch_add(b, "system_process_threads", (double)e->st.threads, l, 2);
     batch_add(b, "system_process_start_time_seconds", (double)start_ms(w, &e->st) / 1000.0, l, 2);
+    omega_label_t l3[3] = {{"pid", pid}, {"name", e->st.comm}, {"mode", "user"}};
+    batch_add(b, "system_process_cpu_seconds_total", (double)e->st.utime / (double)w->hz, l3, 3);
+    l3[2].value = "system";
+    batch_add(b, "system_process_cpu_seconds_total", (double)e->st.stime / (double)w->hz, l3, 3);
+    l3[2] = (omega_label_t){"type", "minor"};
+    batch_add(b, "system_process_page_faults_total", (double)e->st.minflt, l3, 3);
+    l3[2].value = "major";
+    batch_add(b, "system_process_page_faults_total", (double)e->st.majflt, l3, 3);
+    batch_add(b, "system_process_virtual_memory_bytes", (double)e->st.vsize, l, 2);
+}
+
+/* "key:   value [kB]" lines of /proc/<pid>/status or io: the value of key, or -1. */
+static int64_t key_value(const char *buf, size_t len, const char *key)
+{
+    size_t kl = strlen(key);
+    const char *p = buf, *end = buf + len;
+    while (p < end) {
+        const char *le = line_end(p, end), *t;
+        size_t tl;
+        uint64_t v;
+        if ((size_t)(le - p) > kl && !memcmp(p, key, kl) && p[kl] == ':') {
+            const char *q = p + kl + 1;
+            if (tok_next(&q, le, &t, &tl) && parse_u64n(t, tl, &v) == 0 && v <= INT64_MAX)
+                return (int64_t)v;
+            return -1;
+        }
+        p = le < end ? le + 1 : end;
+    }
+    return -1;
+}
+
+/* Entries of <root>/proc/<pid>/fd, or -1 (gone, or not ours to read). */
+static long count_fds(const char *root, int64_t pid)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/proc/%lld/fd", root, (long long)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    long n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (de->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* What /proc/<pid>/status, io and fd add for a watched process. Files the process does not
+ * let us read (another user's io) give no series. */
+/* Read /proc/<pid>/<name> of e into w->cmdbuf: through the entry's kept descriptor on the live
+ * root, afresh on a fixture tree. 0 or an OMEGA_E* code. */
+static int read_pid_file(watch_state_t *w, int *fd, const char *rel, size_t *len)
+{
+    if (w->root[0] == '\0')
+        return procfile_pread(fd, w->root, rel, w->cmdbuf, sizeof(w->cmdbuf), len, NULL);
+    return procfile_read(w->root, rel, w->cmdbuf, sizeof(w->cmdbuf), len, NULL);
+}
+
+static void emit_proc_files(watch_state_t *w, watch_entry_t *e, batch_t *b)
+{
+    char pid[24], rel[64];
+    size_t len = 0;
+    snprintf(pid, sizeof(pid), "%lld", (long long)e->st.pid);
+    omega_label_t l[3] = {{"pid", pid}, {"name", e->st.comm}, {"type", "voluntary"}};
+    snprintf(rel, sizeof(rel), "/proc/%s/status", pid);
+    if (read_pid_file(w, &e->fd_status, rel, &len) == 0) {
+        int64_t vol = key_value(w->cmdbuf, len, "voluntary_ctxt_switches");
+        int64_t inv = key_value(w->cmdbuf, len, "nonvoluntary_ctxt_switches");
+        int64_t swap = key_value(w->cmdbuf, len, "VmSwap");
+        if (vol >= 0 && inv >= 0) {
+            batch_add(b, "system_process_context_switches_total", (double)vol, l, 3);
+            l[2].value = "involuntary";
+            batch_add(b, "system_process_context_switches_total", (double)inv, l, 3);
+        }
+        if (swap >= 0)
+            batch_add(b, "system_process_swap_bytes", (double)swap * 1024.0, l, 2);
+    }
+    snprintf(rel, sizeof(rel), "/proc/%s/io", pid);
+    if (read_pid_file(w, &e->fd_io, rel, &len) == 0) {
+        static const char *const keys[4] = {"rchar", "wchar", "read_bytes", "write_bytes"};
+        static const char *const names[4] = {
+            "system_process_io_read_bytes_total", "system_process_io_written_bytes_total",
+            "system_process_disk_read_bytes_total", "system_process_disk_written_bytes_total"};
+        for (int i = 0; i < 4; i++) {
+            int64_t v = key_value(w->cmdbuf, len, keys[i]);
+            if (v >= 0)
+                batch_add(b, names[i], (double)v, l, 2);
+        }
+    }
+    long fds = w->count_fds ? count_fds(w->root, e->st.pid) : -1;
+    if (fds >= 0)
+        batch_add(b, "system_process_open_fds", (double)fds, l, 2);
 }
 
 void watch_finish(watch_state_t *w, batch_t *b)
 {
     qsort(w->cur, w->n_cur, sizeof(*w->cur), by_pid);
+    /* Listing a descriptor table costs the kernel a lookup per entry: more than everything
+     * else a watched process costs. Descriptors are counted every FD_PERIOD_MS. */
+    w->count_fds = w->cur_ms - w->fds_ms >= FD_PERIOD_MS || w->cur_ms < w->fds_ms;
+    if (w->count_fds)
+        w->fds_ms = w->cur_ms;
     for (size_t i = 0; i < w->n_cur; i++) {
         watch_entry_t *e = &w->cur[i];
         if (!e->watched)
@@ -310,6 +446,7 @@ void watch_finish(watch_state_t *w, batch_t *b)
             continue;
         }
         emit_proc(w, e, b);
+        emit_proc_files(w, e, b);
     }
     for (size_t i = 0; w->ran && i < w->n_prev; i++) {
         const watch_entry_t *p = &w->prev[i];

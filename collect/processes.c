@@ -95,9 +95,10 @@ int pid_stat_parse(char *buf, pid_stat_t *out)
     /* procfile_split ended the last field in place: what follows it is fields 25 .. */
     char *tail = f[PID_STAT_FIELDS - 1] + strlen(f[PID_STAT_FIELDS - 1]);
     tail = tail < buf + blen ? tail + 1 : tail;
-    uint64_t v[5];
-    const int idx[5] = {11, 12, 17, 19, 21}; /* utime stime num_threads starttime rss */
-    for (int i = 0; i < 5; i++)
+    uint64_t v[8];
+    /* utime stime num_threads starttime rss minflt majflt vsize */
+    const int idx[8] = {11, 12, 17, 19, 21, 7, 9, 20};
+    for (int i = 0; i < 8; i++)
         if (procfile_parse_u64(f[idx[i]], &v[i]) != 0)
             return OMEGA_EINVAL;
     uint64_t ppid;
@@ -112,6 +113,11 @@ int pid_stat_parse(char *buf, pid_stat_t *out)
     out->threads = v[2];
     out->start_ticks = v[3];
     out->rss_pages = v[4];
+    out->utime = v[0];
+    out->stime = v[1];
+    out->minflt = v[5];
+    out->majflt = v[6];
+    out->vsize = v[7];
     return 0;
 }
 

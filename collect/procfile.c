@@ -84,6 +84,56 @@ out:
     return rc;
 }
 
+int procfile_pread(int *fd, const char *root, const char *rel, char *buf, size_t cap,
+                   size_t *len, omega_error_t *err)
+{
+    char ebuf[128];
+    *len = 0;
+    if (cap < 2)
+        return omega_error_set(err, OMEGA_E2BIG, "buffer too small for %s", rel);
+    buf[0] = '\0';
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (*fd < 0) {
+            char path[PATH_MAX];
+            if (collect_path(path, sizeof(path), root, rel) != 0)
+                return omega_error_set(err, OMEGA_EIO, "path too long for %s", rel);
+            *fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (*fd < 0) {
+                int saved = errno;
+                return omega_error_set(err, OMEGA_EIO, "cannot open %s: %s", path,
+                                       strerror_r(saved, ebuf, sizeof(ebuf)));
+            }
+        }
+        /* Reading from offset 0 makes the kernel generate the file afresh. */
+        size_t got = 0;
+        ssize_t r = 1;
+        while (got < cap - 1 && r > 0) {
+            r = pread(*fd, buf + got, cap - 1 - got, (off_t)got);
+            if (r < 0 && errno == EINTR)
+                r = 1;
+            else if (r > 0)
+                got += (size_t)r;
+        }
+        if (r < 0) { /* a descriptor gone stale: reopen once */
+            int saved = errno;
+            close(*fd);
+            *fd = -1;
+            if (attempt == 0)
+                continue;
+            return omega_error_set(err, OMEGA_EIO, "cannot read %s%s: %s", root, rel,
+                                   strerror_r(saved, ebuf, sizeof(ebuf)));
+        }
+        char extra;
+        if (got == cap - 1 && pread(*fd, &extra, 1, (off_t)got) > 0)
+            return omega_error_set(err, OMEGA_E2BIG, "%s%s is larger than %zu bytes", root, rel,
+                                   cap - 1);
+        buf[got] = '\0';
+        *len = got;
+        return 0;
+    }
+    return OMEGA_EIO; /* not reached: the second attempt returns */
+}
+
 void procfile_lines_init(procfile_lines_t *it, char *buf, size_t len)
 {
     it->p = buf;

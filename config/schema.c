@@ -353,6 +353,11 @@ const cfg_field_t cfg_fields[] = {
     ENUM(security.encryption_algorithm, algorithms, "AES-256-GCM", "Cipher for data at rest."),
     DUR(security.key_rotation_interval, HOUR(1), DAY(3650), "2592000", "s",
         "Period after which a new data key is used."),
+    STR(security.master_key_file, 0, CFG_STR_MAX, "", NULL,
+        "File holding the 32-byte master key (64 hex digits or base64, mode 0600) that wraps "
+        "the data keys; empty means <data_dir>/master.key, generated on first start. "
+        "OMEGA_MASTER_KEY (the key itself) takes precedence. Keep it apart from the data "
+        "directory and its backups."),
     DUR(security.session_ttl, MINS(1), DAY(30), "12h", "s",
         "Lifetime of a login session token (our extension)."),
     OBJ("security.access_control", "Role-based access control."),

@@ -2,8 +2,10 @@
 /* System endpoints: GET /api/v1/health (SystemHealth: system_thresholds and
  * performance_thresholds against the newest stored samples), GET /api/v1/system/usage (a
  * summary of current CPU, memory, disk and network) and GET /api/v1/system/processes (the
- * process monitor's list, command lines masked). Values come from the store through instant
- * queries, so they are the figures the dashboards show; the process list is the collector's. */
+ * process monitor's list; owners and command lines withheld until consent is recorded when
+ * privacy_settings.user_consent_required, command lines PII-masked). Values come from the store
+ * through instant queries, so they are the figures the dashboards show; the process list is the
+ * collector's. */
 #include "server_int.h"
 
 #include "omega/collect.h"
@@ -262,14 +264,13 @@ static http_response_t *h_usage(app_t *app, const http_request_t *req, const ome
 
 /* ---- GET /api/v1/system/processes ---- */
 
-/* PII in command lines: e-mail addresses, home directory names and secret-looking
- * option values. A first pass; the security work completes it. */
+/* Secret-looking option values in command lines, always redacted (credentials, not personal
+ * data); personal data goes through auth's PII masker when privacy_settings.data_masking
+ * is on. */
 static const char *const mask_res[] = {
-    "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}",
-    "/(home|Users)/[^/ ]+",
     "(pass(word)?|passwd|pwd|secret|token|api[_-]?key|key)[=:][^ ]+",
 };
-static const char *const mask_with[] = {"<email>", "/\\1/<user>", "\\1=<redacted>"};
+static const char *const mask_with[] = {"\\1=<redacted>"};
 #define N_MASKS (sizeof(mask_res) / sizeof(mask_res[0]))
 static regex_t masks[N_MASKS];
 static pthread_once_t masks_once = PTHREAD_ONCE_INIT;
@@ -308,7 +309,7 @@ static char *mask_one(const regex_t *re, const char *with, char *s)
     return r ? r : omega_strdup("");
 }
 
-static char *mask_cmdline(const char *cmd)
+static char *mask_cmdline(const char *cmd, int pii)
 {
     pthread_once(&masks_once, masks_init);
     char *s = omega_strdup(cmd);
@@ -318,17 +319,24 @@ static char *mask_cmdline(const char *cmd)
     }
     for (size_t i = 0; i < N_MASKS; i++)
         s = mask_one(&masks[i], mask_with[i], s);
+    if (pii) {
+        char *m = omega_pii_mask(s, OMEGA_PII_ALL, NULL);
+        free(s);
+        s = m;
+    }
     return s;
 }
 
-static json_t *process_json(const omega_process_info_t *p)
+/* p as JSON; withhold: owner and command line left out (no consent recorded). */
+static json_t *process_json(const omega_process_info_t *p, int withhold, int pii)
 {
     char ts[40];
-    char *cmd = mask_cmdline(p->cmdline);
+    char *cmd = withhold ? NULL : mask_cmdline(p->cmdline, pii);
     json_t *o = json_pack(
         "{s:I, s:I, s:o, s:o, s:o, s:s, s:o, s:I, s:I, s:s, s:b}", "pid", (json_int_t)p->pid,
-        "ppid", (json_int_t)p->ppid, "name", json_text(p->name), "cmdline", json_text(cmd), "user",
-        json_text(p->user), "state", p->state, "cpu_percent",
+        "ppid", (json_int_t)p->ppid, "name", json_text(p->name), "cmdline",
+        withhold ? json_null() : json_text(cmd), "user",
+        withhold ? json_null() : json_text(p->user), "state", p->state, "cpu_percent",
         p->cpu_percent >= 0 ? json_real(p->cpu_percent) : json_null(), "rss_bytes",
         (json_int_t)p->rss_bytes, "threads", (json_int_t)p->threads, "started_at",
         omega_time_format_rfc3339(p->started_at_ms, ts, sizeof(ts)), "watched", p->watched);
@@ -355,11 +363,17 @@ static http_response_t *h_processes(app_t *app, const http_request_t *req,
         return http_response_error(503, "unavailable",
                                    "process monitoring is off (system_monitor."
                                    "enable_process_monitoring)");
+    /* Per-user data (owner, command line) only once consent is recorded, when required. */
+    const omega_config_t *cfg = app->cfg;
+    omega_consent_t consent;
+    int withhold = cfg->security.privacy_settings.user_consent_required &&
+                   (omega_auth_consent_get(app->auth, &consent, NULL) != 0 || !consent.granted);
+    int pii = cfg->security.privacy_settings.data_masking;
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, process_json(&p[i]));
+        json_array_append_new(items, process_json(&p[i], withhold, pii));
     omega_process_info_free(p, n);
-    return json_reply(200, json_pack("{s:o}", "items", items));
+    return json_reply(200, json_pack("{s:o, s:b}", "items", items, "consent_required", withhold));
 }
 
 static const route_t routes[] = {

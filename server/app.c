@@ -6,6 +6,7 @@
 #include "server_int.h"
 
 #include "omega/alert.h"
+#include "omega/analytics.h"
 #include "omega/collect.h"
 #include "omega/log.h"
 
@@ -25,6 +26,7 @@ typedef struct collect_state {
     omega_collector_t *collector[2];
     omega_collect_runner_t *runner[2];
     omega_tsdb_t *db;
+    live_hub_t *hub; /* told of every stored batch (live push) */
     _Atomic int64_t last_error_log_ms; /* rate limit for write failures, both runners */
 } collect_state_t;
 
@@ -34,6 +36,8 @@ static int sink_to_tsdb(void *ctx, const omega_point_t *points, size_t n)
     omega_error_t err;
     omega_error_clear(&err);
     int rc = omega_tsdb_write(cs->db, points, n, &err);
+    if (rc == 0)
+        hub_notify_write(cs->hub, points, n);
     if (rc != 0) {
         int64_t now = omega_now_ms();
         int64_t last = atomic_load(&cs->last_error_log_ms);
@@ -216,6 +220,7 @@ static int start_collectors(app_t *app, collect_state_t *cs)
     system_options(cfg, &all);
     all.on_process_exit_ctx = app; /* exits raise alerts (app->alerts, started before) */
     cs->db = app->db;
+    cs->hub = app->hub;
     int64_t fast_ms = cfg->performance_monitor.enable_real_time_monitoring
                           ? cfg->performance_monitor.metrics_collection_interval_ms
                           : all.interval_ms;
@@ -231,6 +236,7 @@ static int start_collectors(app_t *app, collect_state_t *cs)
     fast.n_probe_targets = 0;
     fast.no_stat_processes = all.enable_processes; /* the slow collector's scan has them */
     slow.enable_cpu = slow.enable_memory = slow.enable_vmstat = 0;
+    slow.no_self_process = 1; /* the fast collector reports this process' own figures */
     if (start_one(cs, 0, &fast) != 0 || start_one(cs, 1, &slow) != 0)
         return -1;
     app->sysmon = slow.enable_processes ? cs->collector[1] : NULL;
@@ -357,6 +363,10 @@ static int start_alerts(app_t *app)
     ao.cfg = app->cfg;
     ao.on_event = alert_to_live;
     ao.event_ctx = app->hub;
+    ao.vault = (omega_alert_vault_t){omega_auth_secret_put_cb, omega_auth_secret_open_cb,
+                                     omega_auth_secret_delete_cb, app->auth};
+    if (app->cfg->security.privacy_settings.data_masking)
+        ao.mask = omega_pii_mask_cb;
     omega_error_t err;
     omega_error_clear(&err);
     app->alerts = omega_alert_create(app->db, &ao, &err);
@@ -371,9 +381,34 @@ static int start_alerts(app_t *app)
     return 0;
 }
 
+/* Operations (jobs): started/ended frames go to the live hub like alert events. */
+static int start_analytics(app_t *app)
+{
+    omega_analytics_options_t ao;
+    omega_analytics_options_init(&ao);
+    ao.on_event = alert_to_live;
+    ao.event_ctx = app->hub;
+    /* Job records are performance data: kept like the rest of it. */
+    ao.history_retention_ms =
+        app->cfg->performance_monitor.storage_configuration.retention_days * 24 * 3600 * 1000LL;
+    omega_error_t err;
+    omega_error_clear(&err);
+    app->analytics = omega_analytics_create(app->db, &ao, &err);
+    if (!app->analytics) {
+        omega_log_error("cannot start operations: %s", err.message);
+        return -1;
+    }
+    if (omega_analytics_start(app->analytics) != 0) {
+        omega_log_error("cannot start the operations metrics thread");
+        return -1;
+    }
+    return 0;
+}
+
 static void stop_all(app_t *app, collect_state_t *cs)
 {
     omega_alert_stop(app->alerts);      /* its events go to the hub: stop it first */
+    omega_analytics_stop(app->analytics); /* the same */
     pthread_mutex_lock(&app->cfg_lock); /* a config change may be restarting collectors */
     omega_collect_runner_stop(cs->runner[0]);
     omega_collect_runner_stop(cs->runner[1]);
@@ -386,6 +421,7 @@ static void stop_all(app_t *app, collect_state_t *cs)
     omega_collector_destroy(cs->collector[0]);
     omega_collector_destroy(cs->collector[1]);
     omega_alert_destroy(app->alerts);
+    omega_analytics_destroy(app->analytics);
     omega_auth_destroy(app->auth);
     omega_tsdb_close(app->db);
     omega_config_destroy(app->cfg);
@@ -415,7 +451,8 @@ int omega_server_run(omega_config_t *cfg)
 
     int rc = 1;
     if (open_storage(&app) == 0 && app_config_restore(&app) == 0 && open_auth(&app) == 0 &&
-        start_http(&app) == 0 && start_alerts(&app) == 0 && start_collectors(&app, &cs) == 0) {
+        start_http(&app) == 0 && start_alerts(&app) == 0 && start_analytics(&app) == 0 &&
+        start_collectors(&app, &cs) == 0) {
         pthread_t sig_thread;
         if (pthread_create(&sig_thread, NULL, signal_main, &sw) == 0) {
             printf("omega-monitor: serving http://%s/  (dashboard files: %s)\n",

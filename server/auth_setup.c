@@ -35,6 +35,12 @@ void app_auth_options(const omega_config_t *cfg, omega_auth_options_t *o)
     omega_role_parse(s->access_control.default_role, &o->default_role);
     o->audit_enabled = s->audit_logging.enable_audit_log;
     o->audit_retention_ms = s->audit_logging.audit_log_retention_ms;
+    o->rbac = s->access_control.enable_rbac;
+    o->encrypt = s->enable_encryption;
+    o->master_key = getenv("OMEGA_MASTER_KEY"); /* the key itself; never in the config file */
+    o->master_key_file = s->master_key_file;
+    o->data_dir = cfg->server.data_dir;
+    o->key_rotation_interval_ms = s->key_rotation_interval_ms;
     o->audit_categories = 0;
     for (size_t i = 0; i < s->audit_logging.audit_events.n; i++) {
         unsigned bit = 0;

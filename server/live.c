@@ -205,6 +205,14 @@ static int on_receive(struct lws *wsi, app_t *app, live_pss_t *pss, const void *
 {
     if (pss->rx.len + len > MAX_MESSAGE)
         return close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+    if (lws_frame_is_binary(wsi)) { /* answered once, when the message ends */
+        pss->rx.len = 0;
+        if (lws_is_final_fragment(wsi))
+            send_error(app, pss, NULL,
+                       "binary messages are not part of omega-live.v1: send "
+                       "JSON as text messages");
+        return 0;
+    }
     omega_buf_append(&pss->rx, in, len);
     if (!lws_is_final_fragment(wsi))
         return 0;

@@ -81,6 +81,7 @@ struct app {
     omega_tsdb_t *db;                       /* store (owned) */
     omega_auth_t *auth;                     /* users and tokens (owned) */
     struct omega_alert_engine *alerts;      /* alert rules and delivery (owned) */
+    struct omega_analytics *analytics;      /* operations / jobs (owned) */
     workers_t *workers;                     /* HTTP worker pool (owned) */
     live_hub_t *hub;                        /* live subscriptions (owned) */
     struct lws_context *lws;                /* event loop (owned by http.c) */
@@ -168,6 +169,8 @@ extern const route_table_t api_dashboards_routes; /* api_dashboards.c */
 extern const route_table_t api_alerts_routes;     /* api_alerts.c */
 extern const route_table_t api_system_routes;     /* api_system.c */
 extern const route_table_t api_config_routes;     /* api_config.c */
+extern const route_table_t api_operations_routes; /* api_operations.c */
+extern const route_table_t api_security_routes;   /* api_security.c */
 
 /* Find the route, capture its path parameters into req->params, authenticate, authorise,
  * run the handler (worker threads). */
@@ -231,6 +234,10 @@ void hub_broadcast(live_hub_t *h, const char *text, size_t len);
 unsigned char *hub_next_frame(live_hub_t *h, uint64_t conn, size_t *len, int *more);
 /* Loop thread: ask lws for a writable callback on every connection with queued frames. */
 void hub_request_writes(live_hub_t *h);
+/* Any thread, after n points were stored: subscriptions whose query reads one of their
+ * metric names get a frame now (at most every 100 ms each) instead of at their next tick.
+ * Points are borrowed for the call. h may be NULL (no live hub yet). */
+void hub_notify_write(live_hub_t *h, const omega_point_t *pts, size_t n);
 
 /* ---- Live protocol (live.c) ---- */
 extern const struct lws_protocols live_protocol;

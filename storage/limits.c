@@ -179,8 +179,8 @@ int omega_tsdb_enforce_limit(omega_tsdb_t *db, omega_error_t *err)
     return rc;
 }
 
-/* The thread: a size check every LIFE_CHECK_MS, a backup every backup_interval_ms (the
- * first one interval after open). Failures are logged and retried at the next turn. */
+/* The thread: head-log upkeep and a size check every LIFE_CHECK_MS, a backup every
+ * backup_interval_ms (the first one interval after open). Failures are logged and retried at the next turn. */
 static void *life_thread(void *arg)
 {
     omega_tsdb_t *db = arg;
@@ -236,8 +236,7 @@ int storage_life_start(omega_tsdb_t *db)
     pthread_cond_init(&l->cond, &ca);
     pthread_condattr_destroy(&ca);
     l->ready = 1;
-    if (db->opts.max_storage_size == 0 && db->opts.backup_interval_ms <= 0)
-        return 0; /* nothing to do in the background */
+    /* always running: besides limits and backups it keeps the head log compact */
     if (pthread_create(&l->thread, NULL, life_thread, db) != 0)
         return -1;
     l->running = 1;

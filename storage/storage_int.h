@@ -158,7 +158,8 @@ typedef struct storage_rollup {
     int ready;                /* locks initialised */
 } storage_rollup_t;
 
-/* The storage (lifecycle) thread: size limit checks and periodic backups (limits.c). */
+/* The storage (lifecycle) thread: head-log upkeep, size limit checks and periodic backups
+ * (limits.c). */
 typedef struct storage_life {
     pthread_t thread;         /* the thread */
     pthread_mutex_t lock;     /* guards stop */

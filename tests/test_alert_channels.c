@@ -282,6 +282,84 @@ static void test_sms_gateway(void **state)
     httpd_req_free(&r);
 }
 
+/* {dashboard_url} links to the history view of the rule's expression around the alert
+ * time, under the configured base (trailing slash dropped); unknown placeholders next to it
+ * are still refused. */
+static void test_dashboard_link_placeholder(void **state)
+{
+    fx_t *f = *state;
+    omega_alert_destroy(f->e);
+    omega_alert_options_t o;
+    omega_alert_options_init(&o);
+    o.cfg = f->cfg;
+    o.builtin_rules = 0;
+    o.dashboard_url = "https://omega.example.com/";
+    f->e = omega_alert_create(f->db, &o, NULL);
+    assert_non_null(f->e);
+    channel(f, "{\"id\":\"sms\",\"name\":\"sms\",\"type\":\"sms\",\"config\":{\"url\":"
+               "\"http://127.0.0.1:%d/sms\",\"to\":[\"+15551234567\"],\"body_template\":"
+               "\"{{\\\"text\\\":\\\"{alert} {dashboard_url}\\\"}}\"}}", test_httpd_port(f->rx));
+    omega_error_t err;
+    omega_error_clear(&err);
+    assert_int_equal(omega_alert_channel_put(f->e, NULL,
+                                             "{\"name\":\"x\",\"type\":\"sms\",\"config\":"
+                                             "{\"url\":\"http://h/{dashboard_link}\",\"to\":"
+                                             "[\"+1555\"]}}",
+                                             NULL, &err),
+                     OMEGA_EINVAL);
+    assert_non_null(strstr(err.message, "unknown placeholder {dashboard_link}"));
+    fire(f, "sms");
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0), 0);
+    httpd_req_t r;
+    assert_int_equal(test_httpd_get(f->rx, 0, &r), 0);
+    json_t *b = json_loads(r.body, 0, NULL);
+    assert_non_null(b);
+    char want[256];
+    snprintf(want, sizeof(want),
+             "disk full https://omega.example.com/#/history?expr=disk&from=%lld&to=%lld",
+             (long long)(f->t0 - 1800000), (long long)(f->t0 + 1800000));
+    assert_string_equal(json_string_value(json_object_get(b, "text")), want);
+    json_decref(b);
+    httpd_req_free(&r);
+    /* A channel test has no expression: the link carries only the time range. */
+    assert_int_equal(omega_alert_channel_test(f->e, "sms", NULL), 0);
+    assert_int_equal(test_httpd_get(f->rx, 1, &r), 0);
+    b = json_loads(r.body, 0, NULL);
+    httpd_req_free(&r);
+    assert_non_null(b);
+    const char *text = json_string_value(json_object_get(b, "text"));
+    const char *prefix = "Test notification https://omega.example.com/#/history?from=";
+    assert_int_equal(strncmp(text, prefix, strlen(prefix)), 0);
+    assert_non_null(strstr(text, "&to="));
+    json_decref(b);
+}
+
+/* A configuration template with unbalanced braces (the config loader takes lone braces
+ * literally) renders them as they are: no placeholder is invented or lost. */
+static void test_config_template_unbalanced_braces(void **state)
+{
+    fx_t *f = *state;
+    omega_alert_destroy(f->e);
+    f->e = NULL;
+    omega_config_destroy(f->cfg);
+    f->cfg = NULL;
+    const char *conf = "{\"alerting\":{\"enable_sms_alerts\":true},\"notification_templates\":"
+                       "{\"odd\":{\"subject\":\"{{ x {metric_name} {current_value\","
+                       "\"body\":\"} {\"}}}";
+    if (omega_config_load_string(conf, strlen(conf), NULL, NULL, NULL, &f->cfg) != 0)
+        fail_msg("config rejected");
+    fx_engine(f, 3600 * 1000);
+    channel(f, "{\"id\":\"smsget\",\"name\":\"sms get\",\"type\":\"sms\",\"template\":\"odd\","
+               "\"config\":{\"url\":\"http://127.0.0.1:%d/send?msg={message}\",\"method\":\"GET\","
+               "\"to\":[\"+15551234567\"]}}", test_httpd_port(f->rx));
+    fire(f, "smsget");
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0), 0);
+    httpd_req_t r;
+    assert_int_equal(test_httpd_get(f->rx, 0, &r), 0);
+    assert_string_equal(r.target, "/send?msg=%7B%20x%20disk%20%7Bcurrent_value");
+    httpd_req_free(&r);
+}
+
 /* "<category>.<severity>" templates win over the category's. */
 static void test_template_per_severity(void **state)
 {
@@ -350,6 +428,67 @@ static void test_retry_window_drops(void **state)
     assert_int_equal(st.notifications_sent, 0);
 }
 
+/* A channel whose endpoint hangs does not delay another channel: with the sender thread
+ * running, the prompt receiver gets its notification while the hanging one still holds its
+ * request (its 30 s timeout has not passed, so nothing failed yet). Stopping the engine
+ * aborts the hanging attempt, which stays queued, uncounted, across a restart. */
+static void test_hanging_channel_does_not_delay_others(void **state)
+{
+    fx_t *f = *state;
+    test_httpd_t *slow = test_httpd_start();
+    assert_non_null(slow);
+    test_httpd_set_delay(slow, 120000);
+    channel(f, "{\"id\":\"a-slow\",\"name\":\"slow\",\"type\":\"webhook\",\"config\":{\"url\":"
+               "\"http://127.0.0.1:%d/in\",\"timeout\":\"60s\"}}", test_httpd_port(slow));
+    channel(f, "{\"id\":\"b-fast\",\"name\":\"fast\",\"type\":\"webhook\",\"config\":{\"url\":"
+               "\"http://127.0.0.1:%d/in\"}}", test_httpd_port(f->rx));
+    fire(f, "a-slow\",\"b-fast"); /* the hanging channel's item is first in the queue */
+    assert_int_equal(omega_alert_start(f->e), 0);
+    assert_int_equal((int)test_httpd_wait(slow, 1, 20000), 1);
+    assert_int_equal((int)test_httpd_wait(f->rx, 1, 20000), 1);
+    omega_alert_stats_t st;
+    omega_alert_stats(f->e, &st);
+    assert_int_equal(st.notifications_sent, 1);
+    assert_int_equal(st.notifications_failed, 0);
+    assert_int_equal(st.queue_depth, 1);
+    omega_alert_stop(f->e);
+    omega_alert_stats(f->e, &st);
+    assert_int_equal(st.notifications_failed, 0);
+    assert_int_equal(st.queue_depth, 1);
+    omega_alert_destroy(f->e);
+    fx_engine(f, 3600 * 1000);
+    omega_alert_stats(f->e, &st);
+    assert_int_equal(st.queue_depth, 1);
+    test_httpd_stop(slow);
+}
+
+/* After a timeout the channel's other queued items wait for its retry instead of costing a
+ * timeout each, and other channels are not held. */
+static void test_timeout_holds_only_its_channel(void **state)
+{
+    fx_t *f = *state;
+    test_httpd_t *slow = test_httpd_start();
+    assert_non_null(slow);
+    test_httpd_set_delay(slow, 3000);
+    channel(f, "{\"id\":\"a-slow\",\"name\":\"slow\",\"type\":\"webhook\",\"config\":{\"url\":"
+               "\"http://127.0.0.1:%d/in\",\"timeout\":\"200ms\"}}", test_httpd_port(slow));
+    channel(f, "{\"id\":\"b-fast\",\"name\":\"fast\",\"type\":\"webhook\",\"config\":{\"url\":"
+               "\"http://127.0.0.1:%d/in\"}}", test_httpd_port(f->rx));
+    fire(f, "a-slow\",\"b-fast");
+    /* A second alert of the same rule: two items per channel. */
+    omega_label_t l = {"host", "b"};
+    omega_point_t p = {"disk", &l, 1, f->t0 + 1000, 95};
+    assert_int_equal(omega_tsdb_write(f->db, &p, 1, NULL), 0);
+    assert_int_equal(omega_alert_evaluate(f->e, f->t0 + 1000), 0);
+    assert_int_equal((int)omega_alert_deliver(f->e, f->t0 + 1000), 2);
+    omega_alert_stats_t st;
+    omega_alert_stats(f->e, &st);
+    assert_int_equal(st.notifications_sent, 2);   /* both of the prompt channel */
+    assert_int_equal(st.notifications_failed, 1); /* one timeout, the other item held */
+    assert_int_equal((int)test_httpd_count(f->rx), 2);
+    test_httpd_stop(slow);
+}
+
 static void expect_bad_channel(fx_t *f, const char *json, const char *path, const char *needle)
 {
     omega_error_t err;
@@ -416,9 +555,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_email_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sms_gateway, setup, teardown),
         cmocka_unit_test_setup_teardown(test_template_per_severity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dashboard_link_placeholder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_template_unbalanced_braces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_window_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_channel_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hanging_channel_does_not_delay_others, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_holds_only_its_channel, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,6 +100,57 @@ static void test_access_control_lists_are_honoured(void **state)
     assert_int_equal(omega_auth_default_role(f->auth), OMEGA_ROLE_ANALYST);
 }
 
+static void test_rbac_off_makes_every_session_admin_but_not_superuser(void **state)
+{
+    fx_t *f = *state;
+    omega_auth_options_t o;
+    omega_auth_options_init(&o);
+    assert_int_equal(o.rbac, 1);
+    o.rbac = 0;
+    authtest_open_auth(f, &o);
+    for (int r = OMEGA_ROLE_VIEWER; r <= OMEGA_ROLE_ADMIN; r++) {
+        for (int p = OMEGA_PERM_PUBLIC; p < OMEGA_PERM_SUPERUSER; p++)
+            assert_true(omega_auth_role_allows(f->auth, (omega_role_t)r, (omega_perm_t)p));
+        assert_false(omega_auth_role_allows(f->auth, (omega_role_t)r, OMEGA_PERM_SUPERUSER));
+    }
+    assert_true(omega_auth_role_allows(f->auth, OMEGA_ROLE_SUPERUSER, OMEGA_PERM_SUPERUSER));
+    /* API keys keep their scopes; bad roles and permissions stay refused. */
+    omega_principal_t k = {.is_api_key = 1, .scopes = OMEGA_SCOPE_INGEST};
+    assert_false(omega_auth_allows(f->auth, &k, OMEGA_PERM_READ));
+    assert_false(omega_auth_role_allows(f->auth, (omega_role_t)9, OMEGA_PERM_READ));
+    assert_false(omega_auth_role_allows(f->auth, OMEGA_ROLE_VIEWER, (omega_perm_t)99));
+}
+
+static void test_consent_recorded_withdrawn_and_kept(void **state)
+{
+    fx_t *f = *state;
+    omega_consent_t c;
+    memset(&c, 0xff, sizeof(c));
+    assert_int_equal(omega_auth_consent_get(f->auth, &c, NULL), 0);
+    assert_int_equal(c.granted, 0);
+    assert_int_equal(c.at_ms, 0);
+    assert_string_equal(c.by, "");
+    assert_int_equal(omega_auth_consent_set(f->auth, 1, "admin", NULL), 0);
+    authtest_open_auth(f, NULL); /* kept across a reopen */
+    assert_int_equal(omega_auth_consent_get(f->auth, &c, NULL), 0);
+    assert_int_equal(c.granted, 1);
+    assert_string_equal(c.by, "admin");
+    assert_true(c.at_ms > 0);
+    assert_int_equal(omega_auth_consent_set(f->auth, 0, "ops.lead", NULL), 0);
+    assert_int_equal(omega_auth_consent_get(f->auth, &c, NULL), 0);
+    assert_int_equal(c.granted, 0);
+    assert_string_equal(c.by, "ops.lead");
+    omega_error_t err;
+    omega_error_clear(&err);
+    assert_int_equal(omega_auth_consent_set(f->auth, 1, "bad name", &err), OMEGA_EINVAL);
+    assert_int_equal(omega_auth_consent_set(f->auth, 1, NULL, &err), OMEGA_EINVAL);
+    assert_int_equal(omega_kv_put(f->db, OMEGA_KV_META, "privacy/consent", 15, "{\"granted\":1}",
+                                  13, NULL),
+                     0);
+    assert_int_equal(omega_auth_consent_get(f->auth, &c, &err), OMEGA_ECORRUPT);
+    assert_int_equal(c.granted, 0);
+}
+
 static void test_api_key_scopes_decide(void **state)
 {
     fx_t *f = *state;
@@ -468,6 +519,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_default_matrix_is_api_md_table),
         T(test_access_control_lists_are_honoured),
+        T(test_rbac_off_makes_every_session_admin_but_not_superuser),
+        T(test_consent_recorded_withdrawn_and_kept),
         T(test_api_key_scopes_decide),
         T(test_apikey_create_verify_list_delete),
         T(test_apikey_forged_and_malformed_refused),

@@ -533,7 +533,12 @@ static void test_meminfo_bytes_and_percents_exact(void **state)
     assert_close(value_of(&cap, "system_swap_total_bytes", NULL, NULL, NULL, NULL), 2000000 * KB);
     assert_close(value_of(&cap, "system_swap_used_bytes", NULL, NULL, NULL, NULL), 500000 * KB);
     assert_close(value_of(&cap, "system_swap_used_percent", NULL, NULL, NULL, NULL), 25.0);
-    assert_int_equal(cap.n, 10);
+    /* The full set: every line under its kernel name, kB lines in bytes. */
+    assert_close(value_of(&cap, "system_memory_MemTotal_bytes", NULL, NULL, NULL, NULL),
+                 8000000 * KB);
+    assert_close(value_of(&cap, "system_memory_SwapCached_bytes", NULL, NULL, NULL, NULL), 0);
+    assert_close(value_of(&cap, "system_memory_HugePages_Total", NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(cap.n, 10 + 9);
     /* CPU is disabled: its files were not even looked for, so no failure and no points. */
     assert_int_equal(count(&cap, "system_load1"), 0);
     omega_collector_destroy(c);

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,7 +261,12 @@ static void test_probes_open_and_closed_ports(void **state)
     cap_put(root, "proc/net/snmp", "Tcp: RetransSegs\nTcp: 0\n");
     cap_put(root, "proc/net/tcp", "");
     c = cap_make(root, S_NET, targets, 2);
+    /* Probes run on their own thread: a pass reports the round the previous pass started. */
+    assert_int_equal(probes_wait_lookups(collector_probes(c), 30000), 0);
     assert_int_equal(cap_pass(c, &cap, TS), 0);
+    assert_null(cap_find(&cap, "system_network_probe_success", "target", t1, NULL));
+    assert_int_equal(probes_wait(collector_probes(c), 30000), 0);
+    assert_int_equal(cap_pass(c, &cap, TS + 1000), 0);
     cap_assert_close(cap_value(&cap, "system_network_probe_success", "target", t1, NULL), 1);
     double lat = cap_value(&cap, "system_network_probe_latency_seconds", "target", t1, NULL);
     assert_true(lat > 0 && lat < 60);
@@ -270,6 +277,86 @@ static void test_probes_open_and_closed_ports(void **state)
     cap_free(&cap);
     testutil_rmtree(root);
     free(root);
+}
+
+/* A resolver for the test: "nx.invalid" fails at once, "hang.example" blocks until the test
+ * writes to hang_pipe (a DNS server that does not answer), anything else fails. */
+static int hang_pipe[2] = {-1, -1};
+static _Atomic int nx_done;
+
+static int fake_resolve(const char *host, const char *port, struct sockaddr_storage *ss,
+                        socklen_t *len)
+{
+    (void)port;
+    (void)ss;
+    (void)len;
+    if (strcmp(host, "hang.example") == 0) {
+        char ch;
+        while (read(hang_pipe[0], &ch, 1) < 0 && errno == EINTR)
+            ;
+    } else if (strcmp(host, "nx.invalid") == 0) {
+        atomic_store(&nx_done, 1);
+    }
+    return -1;
+}
+
+/* The value of name{target=t} among the batch's points, or -1 when absent. */
+static double batch_value(batch_t *b, const char *name, const char *t)
+{
+    size_t n = 0;
+    const omega_point_t *pts = batch_finish(b, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(pts[i].name, name) && pts[i].n_labels == 1 &&
+            !strcmp(pts[i].labels[0].value, t))
+            return pts[i].value;
+    return -1;
+}
+
+static void test_probes_never_wait_for_dns(void **state)
+{
+    (void)state;
+    int open_port;
+    int lfd = cap_listener(&open_port);
+    char t0[64];
+    snprintf(t0, sizeof(t0), "127.0.0.1:%d", open_port);
+    char *targets[] = {t0, "nx.invalid:80", "hang.example:80"};
+    assert_int_equal(pipe(hang_pipe), 0);
+    atomic_store(&nx_done, 0);
+    omega_error_t err;
+    probes_t *p = probes_start(targets, 3, 5000, fake_resolve, &err);
+    assert_non_null(p);
+    batch_t b;
+    batch_init(&b);
+    /* Wait (bounded) until the failing name was looked up; the hanging one never is. */
+    for (int i = 0; i < 30000 && !atomic_load(&nx_done); i++)
+        usleep(1000);
+    assert_true(atomic_load(&nx_done));
+    batch_reset(&b, TS);
+    probes_report(p, &b); /* starts round 1 */
+    assert_int_equal(probes_wait(p, 30000), 0); /* it ends although a lookup hangs */
+    batch_reset(&b, TS + 1000);
+    probes_report(p, &b);
+    cap_assert_close(batch_value(&b, "system_network_probe_success", t0), 1);
+    assert_true(batch_value(&b, "system_network_probe_latency_seconds", t0) > 0);
+    cap_assert_close(batch_value(&b, "system_network_probe_success", "nx.invalid:80"), 0);
+    /* A name whose first lookup has not finished has no series yet. */
+    cap_assert_close(batch_value(&b, "system_network_probe_success", "hang.example:80"), -1);
+    /* The DNS server answers (with a failure): the target now reports failures. */
+    assert_int_equal(write(hang_pipe[1], "x", 1), 1);
+    assert_int_equal(probes_wait_lookups(p, 30000), 0);
+    assert_int_equal(probes_wait(p, 30000), 0);
+    batch_reset(&b, TS + 2000);
+    probes_report(p, &b);
+    assert_int_equal(probes_wait(p, 30000), 0);
+    batch_reset(&b, TS + 3000);
+    probes_report(p, &b);
+    cap_assert_close(batch_value(&b, "system_network_probe_success", "hang.example:80"), 0);
+    cap_assert_close(batch_value(&b, "system_network_probe_success", t0), 1);
+    probes_stop(p);
+    batch_deinit(&b);
+    close(hang_pipe[0]);
+    close(hang_pipe[1]);
+    close(lfd);
 }
 
 static void test_probe_targets_validated(void **state)
@@ -360,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_tcp_fixture),
         cmocka_unit_test(test_tcp_large_table_and_bad_input),
         cmocka_unit_test(test_probes_open_and_closed_ports),
+        cmocka_unit_test(test_probes_never_wait_for_dns),
         cmocka_unit_test(test_probe_targets_validated),
         cmocka_unit_test(test_tcp_netlink_matches_proc_files),
     };

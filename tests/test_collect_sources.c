@@ -53,7 +53,12 @@ static void test_vmstat_fixture(void **state)
     cap_assert_close(cap_value(&cap, "system_swap_in_bytes_total", NULL), 120 * page);
     cap_assert_close(cap_value(&cap, "system_swap_out_bytes_total", NULL), 300 * page);
     cap_assert_close(cap_value(&cap, "system_oom_kills_total", NULL), 2);
-    assert_int_equal(cap.n, 5);
+    /* The full set: nr_* as gauges, the rest as counters, values as the kernel prints them. */
+    cap_assert_close(cap_value(&cap, "system_vmstat_nr_free_pages", NULL), 2957245);
+    cap_assert_close(cap_value(&cap, "system_vmstat_pgpgin_total", NULL), 4803861);
+    cap_assert_close(cap_value(&cap, "system_vmstat_pgfault_total", NULL), 62589575);
+    cap_assert_close(cap_value(&cap, "system_vmstat_pgrefill_total", NULL), 0);
+    assert_int_equal(cap.n, 5 + 11);
     omega_collector_destroy(c);
     cap_free(&cap);
 }
@@ -78,6 +83,15 @@ static void test_vmstat_old_kernel_and_bad_values(void **state)
     cap_put(root, "proc/vmstat", "pgfault 5\npgfault 6\npgmajfault 1\n");
     assert_int_equal(cap_pass(c, &cap, TS), OMEGA_EIO);
     assert_int_equal(cap_count(&cap, "system_page_faults_total"), 0);
+    /* The full set reports a repeated key once (its first value), never as two samples. */
+    assert_int_equal(cap_count(&cap, "system_vmstat_pgfault_total"), 1);
+    cap_assert_close(cap_value(&cap, "system_vmstat_pgfault_total", NULL), 5);
+    /* A negative gauge (a per-CPU sum dipping below 0) is kept; a negative counter is not. */
+    cap_put(root, "proc/vmstat", "pgfault 5\npgmajfault 1\nnr_zspages -2\npgfree -1\n");
+    assert_int_equal(cap_pass(c, &cap, TS), OMEGA_EIO);
+    cap_assert_close(cap_value(&cap, "system_vmstat_nr_zspages", NULL), -2);
+    assert_int_equal(cap_count(&cap, "system_vmstat_pgfree_total"), 0);
+    assert_int_equal(cap_count(&cap, "system_page_faults_total"), 2);
     cap_put(root, "proc/vmstat", "");
     assert_int_equal(cap_pass(c, &cap, TS), OMEGA_EIO);
     assert_int_equal(cap_pass(c, &cap, TS), OMEGA_EIO);
@@ -607,8 +621,12 @@ static void test_every_point_is_catalogued(void **state)
     const char *targets[] = {t};
     omega_collector_t *c = cap_make(cap_fixture("sysmon", root, sizeof(root)), S_ALL, targets, 1);
     assert_int_equal(cap_pass(c, &cap, TS), 0);
+    assert_int_equal(probes_wait(collector_probes(c), 30000), 0); /* the probe round is in */
     assert_int_equal(cap_pass(c, &cap, TS + 1000), 0);
     assert_true(cap.n > 100);
+    assert_non_null(cap_find(&cap, "system_network_probe_success", "target", t, NULL));
+    assert_non_null(cap_find(&cap, "omega_monitor_collection_latency_seconds_bucket", "cadence",
+                             "5000", "le", "+Inf", NULL));
     assert_all_defined(&cap);
     omega_collector_destroy(c);
     c = make("/", S_ALL);

@@ -13,7 +13,7 @@ import { DashboardsView } from './js/dashboards.js';
 import { HistoryView } from './js/history.js';
 import { KioskView } from './js/kiosk.js';
 import { canEditRole, isAdminRole, Router } from './js/router.js';
-import { currentSession, login, logout, LoginError, msUntilExpiry } from './js/session.js';
+import { currentSession, login, logout, LoginError, msUntilExpiry, msUntilRefresh, refresh } from './js/session.js';
 import { initTheme } from './js/theme.js';
 
 const $ = (id) => document.getElementById(id);
@@ -26,6 +26,9 @@ const ROUTES = { live: {}, history: {}, compare: {}, dashboards: {}, alerts: {},
 
 let view = null; // {name, ctl}
 let expiryTimer = 0;
+let refreshTimer = 0;
+const REFRESH_RETRY_MS = 5000;
+const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's limit
 let router = null;
 
 /**
@@ -64,6 +67,7 @@ function stopView() {
 
 function showLogin(notice = '') {
   clearTimeout(expiryTimer);
+  clearTimeout(refreshTimer);
   stopView();
   $('nav').hidden = true;
   $('logout').hidden = true;
@@ -81,16 +85,55 @@ function endSession(notice) {
   showLogin(notice);
 }
 
-/** Return to login when the token's expires_at passes (re-armed if the timer fires early). */
+/**
+ * Return to login when the token's expires_at passes (re-armed if the timer fires early),
+ * and renew the token before that (armRefresh), so the app never asks for a re-login.
+ */
 function armExpiry(session) {
   clearTimeout(expiryTimer);
   // setTimeout holds at most 2^31-1 ms; longer sessions are simply re-checked when it fires.
-  const wait = Math.min(Math.max(0, msUntilExpiry(session)), 2 ** 31 - 1);
+  const wait = Math.min(Math.max(0, msUntilExpiry(session)), MAX_TIMER_MS);
   expiryTimer = setTimeout(() => {
     const s = currentSession();
     if (s) armExpiry(s);
     else endSession('Your session has expired. Please sign in again.');
   }, wait);
+  armRefresh(session);
+}
+
+/** Renew the token when msUntilRefresh() says; retried every 5 s while it is still valid. */
+function armRefresh(session) {
+  clearTimeout(refreshTimer);
+  const wait = msUntilRefresh(session);
+  if (!Number.isFinite(wait)) return;
+  if (wait > MAX_TIMER_MS) {
+    refreshTimer = setTimeout(() => armRefresh(currentSession() ?? session), MAX_TIMER_MS);
+    return;
+  }
+  refreshTimer = setTimeout(renewNow, wait);
+}
+
+async function renewNow() {
+  let next;
+  try {
+    next = await refresh();
+  } catch {
+    // Server or network trouble: try again while the token lasts (armExpiry ends it).
+    if (currentSession()) refreshTimer = setTimeout(renewNow, REFRESH_RETRY_MS);
+    return;
+  }
+  if (!next) {
+    endSession('The server did not accept your session. Please sign in again.');
+    return;
+  }
+  showRole(next); // the role is the user's current one
+  armExpiry(next);
+}
+
+function showRole(session) {
+  $('role').textContent = `${session.username ?? ''} · ${session.role ?? 'unknown role'}`;
+  $('role').hidden = false;
+  for (const a of $('nav').querySelectorAll('[data-admin]')) a.hidden = !isAdminRole(session.role);
 }
 
 const token = () => currentSession()?.token ?? null;
@@ -167,11 +210,9 @@ function showDenied(name) {
 
 function showApp(session) {
   $('login-view').hidden = true;
-  $('role').textContent = `${session.username ?? ''} · ${session.role ?? 'unknown role'}`;
-  $('role').hidden = false;
   $('logout').hidden = false;
   $('nav').hidden = false;
-  for (const a of $('nav').querySelectorAll('[data-admin]')) a.hidden = !isAdminRole(session.role);
+  showRole(session);
   armExpiry(session);
   if (!router) {
     router = new Router({ routes: ROUTES, fallback: 'live', role, show: showRoute, denied: showDenied });

@@ -26,6 +26,17 @@ typedef struct omega_alert_engine omega_alert_engine_t;
  * that fires or resolves. json is borrowed for the call; must not call back into the engine. */
 typedef void (*omega_alert_event_fn)(void *ctx, const char *json, size_t len);
 
+/* Where channel documents (webhook URLs and headers, SMTP and gateway credentials) are
+ * kept when they must be sealed at rest: auth's omega_auth_secret_put_cb/open_cb/delete_cb
+ * with the auth handle as ctx. All NULL: stored as plain JSON in the meta space. */
+typedef struct omega_alert_vault {
+    int (*put)(void *ctx, const char *key, const void *plain, size_t n, omega_error_t *err);
+    int (*open)(void *ctx, const char *key, const void *val, size_t vlen, char **plain,
+                size_t *plen, int *stale, omega_error_t *err); /* *plain: free() it */
+    int (*del)(void *ctx, const char *key, omega_error_t *err);
+    void *ctx; /* passed to the three */
+} omega_alert_vault_t;
+
 /* Engine options; start from omega_alert_options_init(). */
 typedef struct omega_alert_options {
     const omega_config_t *cfg;      /* thresholds, cooldowns, channels, templates (borrowed,
@@ -36,8 +47,16 @@ typedef struct omega_alert_options {
     int64_t retry_max_ms;           /* longest retry delay (5 min) */
     int64_t http_timeout_ms;        /* default webhook/SMS/SMTP timeout (5 s) */
     int builtin_rules;              /* 1: create the config's built-in rules and channels */
+    const char *dashboard_url;      /* base of {dashboard_url} links, e.g.
+                                     * "https://omega.example.com" (copied); NULL = from
+                                     * server.listen and server.tls.enabled */
     omega_alert_event_fn on_event;  /* live messages, or NULL */
     void *event_ctx;                /* passed to on_event */
+    omega_alert_vault_t vault;      /* sealing of channel documents; zeroed = none */
+    char *(*mask)(void *ctx, const char *text); /* PII masker applied to rendered subjects and
+                                                   texts (auth's omega_pii_mask_cb; malloc'd
+                                                   result), or NULL for none */
+    void *mask_ctx;                             /* passed to mask */
 } omega_alert_options_t;
 
 /* Fill o with the defaults listed on the fields (builtin_rules = 1). */
@@ -49,12 +68,15 @@ void omega_alert_options_init(omega_alert_options_t *o);
 omega_alert_engine_t *omega_alert_create(omega_tsdb_t *db, const omega_alert_options_t *o,
                                          omega_error_t *err);
 
-/* Start the evaluator thread (every evaluation interval) and the sender thread.
+/* Start the evaluator thread (every evaluation interval) and the sender thread, which runs
+ * one delivery thread per channel with due notifications (a hanging endpoint delays only
+ * its own channel).
  * Returns 0, or OMEGA_EIO when a thread cannot be created (nothing left running). */
 int omega_alert_start(omega_alert_engine_t *e);
 
-/* Stop both threads (an evaluation or a delivery in progress finishes first; undelivered
- * notifications stay in the store). Idempotent; safe when never started. */
+/* Stop the threads: an evaluation in progress finishes first; a delivery in progress is
+ * aborted and stays queued (not counted as an attempt); undelivered notifications stay in
+ * the store. Idempotent; safe when never started. */
 void omega_alert_stop(omega_alert_engine_t *e);
 
 /* Stop and free. Accepts NULL. Must be called before the store is closed. */
@@ -77,8 +99,11 @@ int omega_alert_evaluate(omega_alert_engine_t *e, int64_t now_ms);
 int omega_alert_raise(omega_alert_engine_t *e, const char *rule_id, const omega_label_t *labels,
                       size_t n_labels, double value, int64_t now_ms, omega_error_t *err);
 
-/* Attempt every queued notification due at now_ms once, on the calling thread (the sender
- * thread calls this; tests call it directly). Returns the number still queued. */
+/* Attempt every queued notification due at now_ms once and return when done (tests and
+ * tools; the sender thread does the same in the background). Channels are served in
+ * parallel, one thread each (the caller's thread is one of them); a channel's items go in
+ * queue order, and after a timeout the channel's other items wait for its retry. Returns
+ * the number still queued. */
 size_t omega_alert_deliver(omega_alert_engine_t *e, int64_t now_ms);
 
 /* ---- Rules: {"id","name","expr","warning","critical","emergency","op","for","clear",

@@ -29,20 +29,33 @@ int omega_role_parse(const char *name, omega_role_t *out);
 #define OMEGA_ROLE_BIT(r) (1u << (unsigned)(r))
 
 typedef struct omega_auth_options {
-    int64_t token_ttl_ms;       /* lifetime of issued JWTs (default 12 h) */
-    int64_t clock_skew_ms;      /* tolerance on exp/iat/nbf checks (default 60 s) */
-    uint32_t min_password_len;  /* minimum password length (default 8) */
-    uint32_t admin_roles;       /* OMEGA_ROLE_BITs with admin rights (default admin, superuser) */
-    uint32_t viewer_roles;      /* OMEGA_ROLE_BITs keeping their non-admin table rights
-                                   (default developer, analyst); see omega_auth_role_allows() */
-    omega_role_t default_role;  /* role of users created without one (default viewer) */
-    uint32_t user_max_failures; /* failed logins per user per window (default 5) */
-    int64_t user_window_ms;     /* per-user window (default 5 min) */
-    uint32_t addr_max_failures; /* failed logins per client address per window (default 20) */
-    int64_t addr_window_ms;     /* per-address window (default 1 min) */
-    int audit_enabled;          /* 1: omega_auth_audit() records (default 1) */
-    int64_t audit_retention_ms; /* audit entries older than this are pruned (default 90 d) */
-    unsigned audit_categories;  /* OMEGA_AUDIT_* bits recorded (default all) */
+    int64_t token_ttl_ms;        /* lifetime of issued JWTs (default 12 h) */
+    int64_t clock_skew_ms;       /* tolerance on exp/iat/nbf checks (default 60 s) */
+    uint32_t min_password_len;   /* minimum password length (default 8) */
+    uint32_t admin_roles;        /* OMEGA_ROLE_BITs with admin rights (default admin, superuser) */
+    uint32_t viewer_roles;       /* OMEGA_ROLE_BITs keeping their non-admin table rights
+                                    (default developer, analyst); see omega_auth_role_allows() */
+    omega_role_t default_role;   /* role of users created without one (default viewer) */
+    uint32_t user_max_failures;  /* failed logins per user per window (default 5) */
+    int64_t user_window_ms;      /* per-user window (default 5 min) */
+    uint32_t addr_max_failures;  /* failed logins per client address per window (default 20) */
+    int64_t addr_window_ms;      /* per-address window (default 1 min) */
+    int audit_enabled;           /* 1: omega_auth_audit() records (default 1) */
+    int64_t audit_retention_ms;  /* audit entries older than this are pruned (default 90 d) */
+    unsigned audit_categories;   /* OMEGA_AUDIT_* bits recorded (default all) */
+    int rbac;                    /* 1: roles decide (security.access_control.enable_rbac,
+                                    default); 0: every session holds every permission but the
+                                    superuser-only ones (API keys keep their scopes) */
+    int encrypt;                 /* 1: seal secrets at rest (security.enable_encryption); default
+                                    0 here because it needs a master key source */
+    const char *master_key;      /* master key text, 64 hex digits or base64 of 32 bytes
+                                    (OMEGA_MASTER_KEY); borrowed during create; NULL = none */
+    const char *master_key_file; /* key file used when master_key is NULL; created (0600) when
+                                    missing and encrypt is 1; refused when group/other may
+                                    access it; borrowed during create; NULL or "" =
+                                    <data_dir>/master.key when data_dir is set, else none */
+    const char *data_dir;        /* the store's directory (borrowed during create), or NULL */
+    int64_t key_rotation_interval_ms; /* new data key after this long; 0 = on demand only */
 } omega_auth_options_t;
 
 /* Audit event categories (security.audit_logging.audit_events). */
@@ -61,11 +74,19 @@ typedef struct omega_auth omega_auth_t;
  * the revoked token ids ("revoked/<jti>"), dropping those already expired.
  * o may be NULL for defaults; token_ttl_ms must be in [1 ms, 366 d], clock_skew_ms in
  * [0, 1 h], min_password_len >= 1, default_role a valid role, the failure limits >= 1
- * and the windows in [1 s, 1 d], else OMEGA_EINVAL. Use one handle per store.
- * Returns NULL and fills err on failure. Free with omega_auth_destroy(). */
+ * and the windows in [1 s, 1 d], key_rotation_interval_ms 0 or >= 1 s, else OMEGA_EINVAL.
+ * Use one handle per store. The signing key and the API-key secret are secrets (see
+ * "Encryption at rest"): with options.encrypt the master key is loaded (or its file made)
+ * first, and a master key that does not open the store's data keys fails with OMEGA_EACCES
+ * ("the master key does not open data key vN ..."); a store holding data keys opened
+ * without any master key fails the same way. A group/other-accessible key file is refused
+ * with OMEGA_EPERM. Starts the keeper thread when encryption is on (or sealed values must
+ * be turned back into plain text). Returns NULL and fills err on failure. Free with
+ * omega_auth_destroy(). */
 omega_auth_t *omega_auth_create(omega_tsdb_t *db, const omega_auth_options_t *o,
                                 omega_error_t *err);
-/* Wipe the key from memory and free the handle. Accepts NULL. */
+/* Stop the keeper thread (a re-encryption walk in progress runs to its end first), wipe
+ * the keys from memory and free the handle. Accepts NULL. */
 void omega_auth_destroy(omega_auth_t *a);
 
 /* First start: when no user exists, create "admin" with role superuser and password
@@ -258,7 +279,9 @@ const char *omega_perm_name(omega_perm_t perm);
  * security.access_control applied: superuser always has every permission; a role in
  * admin_roles has every permission but the superuser-only ones; a role in viewer_roles
  * (and not in admin_roles) has its own column of the table without admin rights; any
- * other role reads only. PUBLIC and AUTHENTICATED are always allowed. Any thread. */
+ * other role reads only. With options.rbac 0, every role but superuser holds the admin
+ * column (still no SUPERUSER permission). PUBLIC and AUTHENTICATED are always allowed.
+ * Any thread. */
 int omega_auth_role_allows(const omega_auth_t *a, omega_role_t role, omega_perm_t perm);
 
 /* 1 when who may use perm: omega_auth_role_allows() for sessions; for API keys the
@@ -329,6 +352,28 @@ int omega_auth_audit_verify(omega_auth_t *a, size_t *checked, omega_error_t *err
  * a malloc'd string the caller frees with free(). Pure function, any thread. */
 char *omega_pii_mask(const char *in, unsigned kinds, unsigned *found);
 
+/* omega_pii_mask(in, OMEGA_PII_ALL, NULL) in callback form (ctx unused, may be NULL), for
+ * modules that take a masking function instead of linking auth (omega_alert_options_t). */
+char *omega_pii_mask_cb(void *ctx, const char *in);
+
+/* ---- Consent to per-user process data (privacy_settings.user_consent_required) ---- */
+
+/* The recorded consent. */
+typedef struct omega_consent {
+    int granted;   /* 1 when consent is recorded and not withdrawn */
+    char by[65];   /* user who recorded the current state, "" when never recorded */
+    int64_t at_ms; /* when, Unix ms; 0 = never recorded */
+} omega_consent_t;
+
+/* Read the consent record into *out (all zero, not granted, when never recorded).
+ * Returns 0, OMEGA_ECORRUPT or OMEGA_EIO. Any thread. */
+int omega_auth_consent_get(omega_auth_t *a, omega_consent_t *out, omega_error_t *err);
+
+/* Record consent (granted 1) or its withdrawal (0) by user `by` (a valid user name; the
+ * caller checks it is an administrator and audits). Kept across restarts in OMEGA_KV_META
+ * "privacy/consent". Returns 0, OMEGA_EINVAL (bad name) or OMEGA_EIO. Any thread. */
+int omega_auth_consent_set(omega_auth_t *a, int granted, const char *by, omega_error_t *err);
+
 /* ---- API keys ---- */
 
 /* API key scopes (bits of omega_principal_t.scopes). */
@@ -385,6 +430,87 @@ int omega_auth_apikey_verify(omega_auth_t *a, const char *key, omega_principal_t
  * omega_auth_apikey_verify(), anything else to omega_auth_verify(). */
 int omega_auth_verify_credential(omega_auth_t *a, const char *credential, omega_principal_t *out,
                                  omega_error_t *err);
+
+/* ---- Encryption at rest (sealed secrets, data keys, rotation) ---- */
+
+/* Secrets are values in OMEGA_KV_META written through omega_auth_secret_put(). With
+ * options.encrypt they are stored as "$oms1$<key version, 8 hex>$<base64(nonce | AES-256-GCM
+ * ciphertext | tag)>", the KV key being the associated data (a value copied under another
+ * key does not open). Data keys (AES-256, versioned) are stored wrapped by the master key
+ * under "auth/datakey/<version>"; the newest seals, every held one opens. Without
+ * options.encrypt values are stored as given; sealed ones still open while their key is
+ * held, and the keeper thread re-writes them in plain text and drops the data keys. */
+
+/* Store plain (n bytes, any content) under key, sealed when encryption is on. Serialised with
+ * re-encryption, so a concurrent walk never writes back an older value. Returns 0,
+ * OMEGA_EINVAL (empty key), OMEGA_E2BIG (> 64 MiB) or OMEGA_EIO. Any thread. */
+int omega_auth_secret_put(omega_auth_t *a, const char *key, const void *plain, size_t n,
+                          omega_error_t *err);
+
+/* Turn a value read from OMEGA_KV_META under key (val/vlen, borrowed) into its plain form:
+ * *plain is a malloc'd, NUL-terminated copy (free() it; wipe it first if it matters) of
+ * *plen bytes. A value that is not sealed is returned as is. *stale (may be NULL) is set
+ * to 1 when the stored form is not what a write would store now (plain while encryption is
+ * on, sealed under an older key, or sealed while encryption is off): re-putting it brings
+ * it up to date. Returns 0, OMEGA_ECORRUPT (malformed, altered or moved value) or
+ * OMEGA_EACCES (its data key is not held). Any thread. */
+int omega_auth_secret_open(omega_auth_t *a, const char *key, const void *val, size_t vlen,
+                           char **plain, size_t *plen, int *stale, omega_error_t *err);
+
+/* omega_kv_get() + omega_auth_secret_open(). OMEGA_ENOENT when absent. */
+int omega_auth_secret_get(omega_auth_t *a, const char *key, char **plain, size_t *plen,
+                          omega_error_t *err);
+
+/* Delete a secret (absent is not an error); serialised with re-encryption so a walk cannot
+ * bring it back. Returns 0 or OMEGA_EIO. */
+int omega_auth_secret_delete(omega_auth_t *a, const char *key, omega_error_t *err);
+
+/* 1 when val starts like a sealed value, else 0. Pure. */
+int omega_auth_secret_sealed(const void *val, size_t vlen);
+
+/* The three calls above in callback form (auth passed as void *), for modules that take a
+ * function table instead of linking auth (omega_alert_options_t.vault). */
+int omega_auth_secret_put_cb(void *auth, const char *key, const void *plain, size_t n,
+                             omega_error_t *err);
+int omega_auth_secret_open_cb(void *auth, const char *key, const void *val, size_t vlen,
+                              char **plain, size_t *plen, int *stale, omega_error_t *err);
+int omega_auth_secret_delete_cb(void *auth, const char *key, omega_error_t *err);
+
+/* The state of the key hierarchy. */
+typedef struct omega_key_status {
+    int enabled;                  /* options.encrypt */
+    uint32_t current_version;     /* data key sealing new values, 0 = none */
+    int64_t current_created_ms;   /* Unix ms it was made */
+    size_t versions_held;         /* data keys held (old ones until re-encryption ends) */
+    int64_t rotation_interval_ms; /* options.key_rotation_interval_ms */
+    int64_t next_rotation_ms;     /* Unix ms of the next scheduled rotation, 0 = none */
+    int reencrypting;             /* 1 while values under older keys remain or a walk runs */
+    uint64_t resealed_total;      /* values re-written by walks since the handle opened */
+} omega_key_status_t;
+
+/* Make a new data key version (wrapped, stored) that seals every value written from now on,
+ * and wake the keeper thread to re-encrypt every sealed value in the background; older
+ * versions keep opening values until that walk retires them. *version (may be NULL) gets
+ * the new version. Not audited here: the caller records who asked. Returns 0, OMEGA_EINVAL
+ * (encryption off), OMEGA_E2BIG (16 versions held) or OMEGA_EIO. Any thread. */
+int omega_auth_key_rotate(omega_auth_t *a, uint32_t *version, omega_error_t *err);
+
+/* Re-encrypt now, in the calling thread: every sealed value in OMEGA_KV_META not under the
+ * current key (or, with encryption off, every sealed value) is re-written, then the older
+ * data keys are deleted from the store (the handle keeps them in memory until it is
+ * destroyed, so a value read before the walk re-wrote it still opens). Walks are
+ * serialised. Audited ("security.reencrypt", actor "system") when something changed.
+ * *resealed (may be NULL) gets the values re-written.
+ * Returns 0, OMEGA_ECORRUPT/OMEGA_EACCES (a value that does not open: the walk stops and
+ * keeps every key) or OMEGA_EIO. */
+int omega_auth_key_reencrypt(omega_auth_t *a, size_t *resealed, omega_error_t *err);
+
+/* 1 when a scheduled rotation is due at now_ms (encryption on, an interval set, the
+ * current key at least that old), else 0. The keeper thread rotates when this says so. */
+int omega_auth_key_rotate_due(omega_auth_t *a, int64_t now_ms);
+
+/* Fill *out. Any thread. */
+void omega_auth_key_status(omega_auth_t *a, omega_key_status_t *out);
 
 /* ---- TLS ---- */
 

@@ -62,6 +62,9 @@ typedef struct omega_collect_options {
                               "blocked"} (another collector scans /proc); default 0 */
     int enable_pressure;   /* system_pressure_* (/proc/pressure, when the kernel has PSI) */
     int enable_self;       /* omega_monitor_*: this process' cost and per-source timings */
+    int no_self_process;   /* 1: leave this process' CPU, RSS, threads and fds out of the
+                              omega_monitor_* points (another collector of the same process
+                              reports them); timings and latency stay. Default 0 */
     const char *const *probe_targets; /* "host:port" or "[v6]:port" TCP probe targets, copied
                                          by _create; NULL when n_probe_targets is 0 */
     size_t n_probe_targets;           /* entries in probe_targets, 0 .. 256 */

@@ -201,6 +201,7 @@ typedef struct omega_config_security {
     bool enable_encryption;           /* encrypt sensitive values at rest */
     char *encryption_algorithm;       /* "AES-256-GCM" */
     int64_t key_rotation_interval_ms; /* data key rotation period */
+    char *master_key_file;            /* master key file; "" = <data_dir>/master.key */
     int64_t session_ttl_ms;           /* lifetime of login sessions (JWT) */
     struct {
         bool enable_rbac;             /* enforce roles on every endpoint */

@@ -140,6 +140,28 @@ int64_t omega_tsdb_bucket_start(omega_tsdb_tier_t tier, int64_t ts);
  * thread does the same on its own). Returns 0, OMEGA_EINVAL for NULL, or OMEGA_EIO. */
 int omega_tsdb_rollup_run(omega_tsdb_t *db, omega_error_t *err);
 
+/* ---- Erasure (right to erasure) ---- */
+
+/* What omega_tsdb_erase removed. */
+typedef struct omega_tsdb_erase_stats {
+    uint64_t series;            /* series removed from the index */
+    uint64_t raw_chunks;        /* raw chunks deleted */
+    uint64_t rollup_buckets[4]; /* buckets deleted in h1, d1, w1, mo1 */
+} omega_tsdb_erase_stats_t;
+
+/* Remove every series matching all matchers (as omega_tsdb_series_match) from every tier
+ * (memory head, head log, raw chunks, h1/d1/w1/mo1, pending rollup work) and from the
+ * index, then compact the erased key ranges so the bytes leave the SST files. A later
+ * write of the same labels makes a new, empty series. Seals every head first and blocks
+ * writers and rollup passes while it deletes (one batch: all or nothing). Samples of a
+ * matching series written concurrently with the call may survive as invisible data:
+ * stop sending them first. *out (may be NULL) gets the counts (all zero when nothing
+ * matched, which is not an error). Returns 0, OMEGA_EINVAL (no matchers, bad regex),
+ * OMEGA_EAGAIN (a matching series kept being written through 8 seal rounds) or
+ * OMEGA_EIO. Any thread; blocking (seconds on a large store). */
+int omega_tsdb_erase(omega_tsdb_t *db, const omega_matcher_t *matchers, size_t n_matchers,
+                     omega_tsdb_erase_stats_t *out, omega_error_t *err);
+
 /* ---- Integrity ---- */
 
 /* What omega_tsdb_verify found. */

@@ -233,14 +233,17 @@ export async function run(file, watchdogMs, main) {
 
 /**
  * Ask run.sh to restart the server (SIGTERM by PID, exit 0 required, same port and data)
- * and wait until it reports back. Resolves to run.sh's one-line report.
+ * and wait until it reports back. env: extra OMEGA_* settings for the restarted server
+ * (kept until the next restart; restart without them to return to run.sh's defaults).
+ * Resolves to run.sh's one-line report.
  */
-export async function restartServer(timeoutMs = 60_000) {
+export async function restartServer(timeoutMs = 60_000, env = {}) {
   const dir = process.env.OMEGA_CONTROL;
   assert(dir && existsSync(dir), 'OMEGA_CONTROL is not set: run the test through run.sh');
   const done = join(dir, 'restart.done');
   rmSync(done, { force: true });
-  writeFileSync(join(dir, 'restart.request'), String(Date.now()));
+  const lines = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  writeFileSync(join(dir, 'restart.request'), [String(Date.now()), ...lines].join('\n') + '\n');
   await until(() => existsSync(done), timeoutMs, `run.sh did not restart the server within ${timeoutMs} ms`);
   const report = readFileSync(done, 'utf8').trim();
   assert(report.startsWith('ok'), `server restart failed: ${report}`);

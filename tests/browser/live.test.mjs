@@ -4,8 +4,9 @@
 // charts gain points (window.__omegaLive.points(id); backfilled from /api/v1/query_range
 // when the server has it, then live); the badge reads "live" and the readouts
 // hold numbers; disk, network, health, alerts and jobs panels show data or their honest empty
-// state; PNG and CSV exports download non-empty files; screenshots in dark, light and phone
-// layouts; no console or page errors beyond the declared ones. Prints "N passed, M failed" last.
+// state; PNG and CSV exports download non-empty files; screenshots of the login error and of
+// the live page in dark, light and phone layouts; no console or page errors beyond the
+// declared ones. Prints "N passed, M failed" last.
 
 import { absentEndpoints, apiLogin, assert, PASSWORD, run, sleep, until, URL_, USER } from './lib.mjs';
 
@@ -38,6 +39,7 @@ await run('live', 150_000, async (s) => {
     assert(await page.locator('#login-view').isVisible(), 'login view was left after a wrong password');
     assert(!(await page.locator('#live-view').isVisible()), 'live view shown after a wrong password');
     assert(!(await page.locator('#nav').isVisible()), 'navigation shown before login');
+    await s.shot('login-error');
     for (let i = 0; i < 10 && provoked.seen === 0; i++) await sleep(100); // let the log arrive
     provoked.active = false;
   });

@@ -4,7 +4,8 @@
 # on a free loopback port with a throwaway data dir, runs every tests/browser/*.test.mjs in
 # name order (playwright-core driving Debian's /usr/bin/chromium; screenshots go to
 # $OMEGA_BUILD_DIR/screenshots/), restarts the server by PID when a test asks for it (a file
-# restart.request in $OMEGA_CONTROL; exit 0 on SIGTERM required), then stops it by PID and
+# restart.request in $OMEGA_CONTROL whose lines OMEGA_X=value, if any, are added to the
+# server's environment until the next restart; exit 0 on SIGTERM required), then stops it by PID and
 # requires exit 0. Prints the per-file results and a total "N passed, M failed" line last.
 # Env: OMEGA_BUILD_DIR (build tree), OMEGA_SOURCE_DIR (source tree, holds node_modules);
 # optional OMEGA_BROWSER_TESTS="live views" runs only those files.
@@ -37,6 +38,7 @@ tmp="$(mktemp -d)"
 pid=""
 user="admin"
 password="browser-test-Pa55word-0123"
+extra_env=() # OMEGA_X=value entries a test asked for with its restart request
 
 cleanup() {
   local rc=$? server_rc=0
@@ -82,6 +84,7 @@ start_server() {
   ( export OMEGA_SERVER_LISTEN="127.0.0.1:$port" OMEGA_SERVER_DATA_DIR="$tmp/data" \
       OMEGA_ADMIN_PASSWORD="$password" OMEGA_PERFORMANCE_MONITOR_METRICS_COLLECTION_INTERVAL=1000 \
       OMEGA_STORAGE_OUT_OF_ORDER_WINDOW=3h # views.test.mjs writes 2 hours of history
+    if [[ ${#extra_env[@]} -gt 0 ]]; then export "${extra_env[@]}"; fi
     exec "$OMEGA_BUILD_DIR/omega-monitor" serve ) >> "$tmp/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 300); do # 300 x 0.1 s = 30 s
@@ -147,6 +150,10 @@ for f in "${files[@]}"; do
   npid=$!
   while kill -0 "$npid" 2>/dev/null; do
     if [[ -f "$tmp/control/restart.request" ]]; then
+      extra_env=()
+      while IFS= read -r line; do
+        if [[ "$line" =~ ^OMEGA_[A-Z0-9_]+=[^[:space:]]*$ ]]; then extra_env+=("$line"); fi
+      done < "$tmp/control/restart.request"
       rm -f "$tmp/control/restart.request"
       restart_server > "$tmp/control/restart.tmp"
       mv "$tmp/control/restart.tmp" "$tmp/control/restart.done"

@@ -2,7 +2,8 @@
 // Unit checks of the dashboard's pure functions, run by Node on the very modules the browser
 // loads (web/js/*.js): duration parsing, series names, the step rule (<= 1 point per 2 px,
 // <= 11,000 points), PromQL-safe variable substitution, % change and regression flags, CSV
-// quoting, hash routing and role rules. No browser or server needed. Prints "N passed,
+// quoting, hash routing and role rules, when a session token is renewed. No browser or
+// server needed. Prints "N passed,
 // M failed" last (run.sh runs it with the other *.test.mjs files).
 
 import { dirname, join } from 'node:path';
@@ -21,6 +22,7 @@ const exporter = await load('export.js');
 const router = await load('router.js');
 const cfg = await load('config_form.js');
 const manage = await load('alert_manage.js');
+const session = await load('session.js');
 
 let passed = 0;
 let failed = 0;
@@ -141,6 +143,20 @@ check('config editor: kinds, range checks, dotted paths', () => {
   eq(cfg.getPath(doc, 'server.nope.deeper'), undefined, 'get absent');
   cfg.setPath(doc, 'alerting.cooldowns.system', 600);
   eq(doc.alerting, { cooldowns: { system: 600 } }, 'set creates objects');
+});
+
+check('msUntilRefresh: a fifth of the lifetime before expiry, at least 5 s, never negative', () => {
+  const at = (ms) => new Date(Date.now() + ms).toISOString();
+  const near = (got, want, what) => {
+    if (Math.abs(got - want) > 1000) throw new Error(`${what}: got ${got}, want about ${want}`);
+  };
+  near(session.msUntilRefresh({ expires_at: at(60e3), issued_at: Date.now() }), 48e3, '1-minute token');
+  near(session.msUntilRefresh({ expires_at: at(12 * 3600e3), issued_at: Date.now() }), 12 * 3600e3 * 0.8, '12-hour token');
+  near(session.msUntilRefresh({ expires_at: at(30e3), issued_at: Date.now() - 30e3 }), 18e3, 'half-way through');
+  near(session.msUntilRefresh({ expires_at: at(10e3), issued_at: Date.now() }), 5e3, 'short: 5 s lead');
+  eq(session.msUntilRefresh({ expires_at: at(2e3), issued_at: Date.now() - 60e3 }), 0, 'overdue');
+  near(session.msUntilRefresh({ expires_at: at(100e3) }), 80e3, 'no issued_at');
+  eq(session.msUntilRefresh({ expires_at: 'never' }), Infinity, 'no usable expiry');
 });
 
 check('alert editors: matchers, label pairs, field named in an API message', () => {

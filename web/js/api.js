@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // JSON API client: adds the session's Bearer token, decodes the contract's error shape
 // {"status":"error","errorType","error"} into ApiError (whose message is the server's own
-// text, shown to people as is), and reports 401s once to the app (session gone).
+// text, shown to people as is), and reports 401s once to the app (session gone). A 401 for
+// a token renewed while the request was under way is retried once with the new token.
 
 import { currentSession } from './session.js';
 
@@ -49,7 +50,7 @@ export function withQuery(path, params = {}) {
  * @param {{method?:string, body?:any, form?:object, signal?:AbortSignal}} [o]
  *   body is sent as JSON; form as application/x-www-form-urlencoded (Prometheus POST style)
  */
-export async function api(path, o = {}) {
+export async function api(path, o = {}, retried = false) {
   const headers = {};
   const token = currentSession()?.token;
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -82,6 +83,9 @@ export async function api(path, o = {}) {
     const msg = json && typeof json.error === 'string' && json.error ? json.error : `HTTP ${res.status}`;
     const err = new ApiError(res.status, (json && json.errorType) || 'http', msg);
     err.body = json; // the whole error document (e.g. invalid_config's "problems")
+    if (res.status === 401 && !retried && token && currentSession()?.token && currentSession().token !== token) {
+      return api(path, o, true); // renewed (and the old token revoked) meanwhile
+    }
     if (res.status === 401) onUnauthorized(err);
     if (err.absent) absent.set(absentKey, { until: Date.now() + ABSENT_TTL_MS, err });
     throw err;

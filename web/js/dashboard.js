@@ -238,8 +238,10 @@ export class Dashboard {
     $('jobs-count').textContent = `${items.length} running`;
     $('jobs-list').replaceChildren(...items.slice(0, LIST_MAX).map((j) => {
       const t = when(j);
-      return listItem('running', String(j.kind ?? j.name ?? j.id ?? 'job'),
-        `${j.id ?? ''}${t ? ` · started ${formatDateTime(t)}` : ''}`);
+      // The job label names a build best; kind and id tell runs of it apart.
+      const name = j.labels?.job ?? j.kind ?? j.name ?? j.id ?? 'job';
+      return listItem('running', String(name),
+        `${j.kind ?? ''} · ${j.id ?? ''}${t ? ` · started ${formatDateTime(t)}` : ''}`);
     }));
     $('jobs-empty').textContent = 'No jobs reported yet.';
     $('jobs-empty').hidden = items.length > 0;

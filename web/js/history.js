@@ -8,6 +8,7 @@
 import { RangeChart } from './charts.js';
 import { addExportButtons } from './export.js';
 import { formatDateTime, formatDuration, parseDuration } from './format.js';
+import { JobPanels } from './jobs_panels.js';
 import { labelValues, matrixSeries, metricNames, rangeQuery, seriesOf, stepFor } from './query.js';
 import { onThemeChange } from './theme.js';
 
@@ -33,7 +34,8 @@ export class HistoryView {
     this.runs = 0;
     this.unzoom = null; // range to return to after a zoom
     this.chart = new RangeChart($('history-chart'), { zoom: true, unit: '', onRange: (a, b) => this.zoomTo(a, b) });
-    this.unTheme = onThemeChange(() => this.chart.retheme());
+    this.jobs = new JobPanels(); // compilation success rate and failures (same range)
+    this.unTheme = onThemeChange(() => { this.chart.retheme(); this.jobs.retheme(); });
     this.exportBox = addExportButtons($('history-title').parentElement, () => this.chart.chart,
       () => $('history-expr').value || 'history');
     this.listeners = [];
@@ -49,6 +51,7 @@ export class HistoryView {
     this.on($('picker-use'), 'click', () => this.useSelector());
     $('tz-name').textContent = Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
     this.apply(route.params);
+    if (!$('history-expr').value.trim()) this.runJobs();
   }
 
   on(el, ev, fn) {
@@ -119,9 +122,16 @@ export class HistoryView {
     $('history-expr').setAttribute('aria-invalid', text ? 'true' : 'false');
   }
 
+  /** The job panels follow the range whether or not an expression is entered. */
+  runJobs() {
+    const r = this.range();
+    if (!r.error) this.jobs.run(r.start, r.end, stepFor(r.start, r.end, $('history-chart').clientWidth || 800));
+  }
+
   async run() {
     const expr = $('history-expr').value.trim();
     const r = this.range();
+    this.runJobs();
     if (!expr) {
       this.showError('Enter a PromQL expression.');
       return;
@@ -273,6 +283,7 @@ export class HistoryView {
     this.unTheme();
     this.exportBox.remove();
     this.chart.destroy();
+    this.jobs.stop();
   }
 }
 

@@ -121,7 +121,8 @@ export class KioskView {
       banner.hidden = true;
       banner.dataset.state = 'live';
     }
-    this.state = state;
+    // A cycle step during an outage starts a new stream ("connecting"): the same outage.
+    this.state = state === 'connecting' && this.state === 'reconnecting' ? 'reconnecting' : state;
   }
 
   /** Test/diagnostic figures: state, reconnects, samples messages received, points held. */

@@ -2,7 +2,11 @@
 // Live stream client for GET /api/v1/live (subprotocol omega-live.v1): authenticates with
 // ?token=, sends one subscribe per query on every (re)connect, hands parsed server messages
 // to the caller, and reconnects with jittered exponential backoff (1 s .. 30 s).
-// Close code 4401 (auth failed) is reported instead of retried.
+// When the session's token is renewed (TOKEN_EVENT) an open socket re-authenticates with an
+// auth message before the server would close it for expiry. Close code 4401 (auth failed)
+// is reported instead of retried, unless the token changed meanwhile (then: reconnect).
+
+import { TOKEN_EVENT } from './session.js';
 
 export const SUBPROTOCOL = 'omega-live.v1';
 export const CLOSE_AUTH_FAILED = 4401;
@@ -37,16 +41,27 @@ export class LiveStream {
     this.timer = 0;
     this.attempt = 0;
     this.stopped = true;
+    this.usedToken = null; // the token the socket authenticated with
+    this.onToken = (ev) => this.reauth(ev.detail && ev.detail.token);
   }
 
   start() {
     this.stopped = false;
     this.attempt = 0;
+    window.addEventListener(TOKEN_EVENT, this.onToken);
     this.connect('connecting');
+  }
+
+  /** Present a renewed token on the open socket (a connecting one reconnects on 4401). */
+  reauth(token) {
+    if (this.stopped || !token || !this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.send(JSON.stringify({ type: 'auth', token }));
+    this.usedToken = token;
   }
 
   stop() {
     this.stopped = true;
+    window.removeEventListener(TOKEN_EVENT, this.onToken);
     clearTimeout(this.timer);
     if (this.ws) {
       const ws = this.ws;
@@ -66,6 +81,7 @@ export class LiveStream {
     this.o.onState(state);
     const ws = new WebSocket(wsURL(`/api/v1/live?token=${encodeURIComponent(token)}`), SUBPROTOCOL);
     this.ws = ws;
+    this.usedToken = token;
     let heard = false;
     ws.onopen = () => {
       for (const s of this.o.subscriptions) ws.send(JSON.stringify({ type: 'subscribe', ...s }));
@@ -87,6 +103,11 @@ export class LiveStream {
     ws.onclose = (ev) => {
       if (this.ws !== ws || this.stopped) return;
       this.ws = null;
+      const renewed = this.o.token();
+      if (ev.code === CLOSE_AUTH_FAILED && renewed && renewed !== this.usedToken) {
+        this.connect('reconnecting'); // the token was renewed under it: the new one is fine
+        return;
+      }
       if (ev.code === CLOSE_AUTH_FAILED) {
         this.stopped = true;
         const why = ev.reason ? ` (${ev.reason})` : '';
