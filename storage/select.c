@@ -260,9 +260,8 @@ static int leapfrog(omega_tsdb_t *db, const cmatcher_t **eq, size_t n, idvec_t *
         if (!equal)
             continue;
         idvec_push(out, max);
-        if (max == UINT64_MAX)
-            break;
-        cur_seek(&c[0], max + 1);
+        rocksdb_iter_next(c[0].it); /* ids are unique per list: the next one is > max */
+        cur_read(&c[0]);
         done = c[0].done;
     }
     char *errptr = NULL;
