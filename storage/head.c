@@ -463,11 +463,20 @@ void storage_head_log_upkeep(omega_tsdb_t *db)
     if (rocksdb_property_int_cf(db->rdb, db->cf[STORAGE_CF_HEAD], "rocksdb.live-sst-files-size",
                                 &sst) != 0)
         return;
-    /* A record costs about 10 bytes per sample; sealed records are range-deleted, but
-     * their flushed files only go away in a compaction, which nothing else triggers once
-     * writes stop. */
+    /* A record costs about 12 bytes per sample. Sealed records are range-deleted below the
+     * log's floor, the oldest record a head still needs, so one slow series (a sample every
+     * few seconds takes many minutes to fill a chunk) pins every record written since. When
+     * the log's files outgrow the heads fourfold (and 64 MiB), seal every head, which lifts
+     * the floor to the end, then compact: the files go. Chunks sealed early are smaller,
+     * never wrong. */
     uint64_t live = (uint64_t)atomic_load(&db->heads.head_samples) * 12;
-    if (sst < (8u << 20) || sst < 2 * live)
+    if (sst < (64u << 20) || sst < 4 * live)
         return;
+    omega_error_t err;
+    if (storage_heads_seal(db, 1, &err) != 0) {
+        omega_log_warn("storage: sealing heads to shrink the head log failed: %s", err.message);
+        return;
+    }
+    storage_flush_all(db); /* memtables out, so the WAL files they pinned can go too */
     rocksdb_compact_range_cf(db->rdb, db->cf[STORAGE_CF_HEAD], NULL, 0, NULL, 0);
 }

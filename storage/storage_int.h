@@ -296,8 +296,10 @@ uint64_t storage_head_log_add(omega_tsdb_t *db, rocksdb_writebatch_t *wb, const 
                               const omega_point_t *pts, size_t n);
 /* Append committed points to the memory heads (seal_lock shared). Returns 1 when a head
  * became due for sealing. */
-/* Storage thread: compact the head log when its files hold mostly sealed (range-deleted)
- * records, so the data dir shrinks back after a burst. */
+/* Sync the WAL and flush every column family's memtable (so old WAL files can go). */
+void storage_flush_all(omega_tsdb_t *db);
+/* Storage thread: when the head log's files outgrow the heads, seal every head, flush and
+ * compact the log, so the data dir shrinks back after a burst. */
 void storage_head_log_upkeep(omega_tsdb_t *db);
 int storage_heads_append(omega_tsdb_t *db, const uint64_t *ids, const omega_point_t *pts, size_t n,
                          uint64_t seq);

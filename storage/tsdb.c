@@ -370,7 +370,7 @@ fail:
 
 /* Sync the WAL (it may be unsynced with sync_writes off), then write every memtable to
  * SST files so the next open replays nothing. */
-static void flush_all(omega_tsdb_t *db)
+void storage_flush_all(omega_tsdb_t *db)
 {
     char *walerr = NULL;
     rocksdb_flush_wal(db->rdb, 1, &walerr);
@@ -426,7 +426,7 @@ void omega_tsdb_close(omega_tsdb_t *db)
                             db->data_dir, err.message);
     }
     if (db->rdb) {
-        flush_all(db);
+        storage_flush_all(db);
         compact_logs(db);
         for (int i = 0; i < STORAGE_CF_COUNT; i++)
             rocksdb_column_family_handle_destroy(db->cf[i]);
