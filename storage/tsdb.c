@@ -392,11 +392,15 @@ void storage_flush_all(omega_tsdb_t *db)
     rocksdb_flushoptions_destroy(fo);
 }
 
-/* The head log and the format-1 samples CF only hold deleted ranges once everything is
- * sealed: compact what reached SST files so those tombstones leave the disk. */
+/* At close: the head log and the format-1 samples CF only hold deleted ranges once
+ * everything is sealed, and chunks, the index and rollup buckets (each rollup pass rewrites
+ * its buckets) sit in small level-0 files with superseded versions; one compaction each
+ * leaves the data dir at its smallest (about 1 s for the 18 M-sample benchmark). */
 static void compact_logs(omega_tsdb_t *db)
 {
-    int cfs[] = {STORAGE_CF_HEAD, STORAGE_CF_SAMPLES};
+    int cfs[] = {STORAGE_CF_HEAD, STORAGE_CF_SAMPLES, STORAGE_CF_RAW,   STORAGE_CF_SERIES,
+                 STORAGE_CF_H1,   STORAGE_CF_D1,      STORAGE_CF_W1,    STORAGE_CF_MO1,
+                 STORAGE_CF_DEFAULT};
     for (size_t i = 0; i < sizeof(cfs) / sizeof(cfs[0]); i++) {
         uint64_t v = 0;
         if (rocksdb_property_int_cf(db->rdb, db->cf[cfs[i]], "rocksdb.live-sst-files-size", &v) ==
