@@ -108,36 +108,6 @@ static char *secret_get(fx_t *f, const char *key)
     return plain;
 }
 
-/* 1 when needle occurs in any file under dir (recursively), else 0. */
-static int dir_contains(const char *dir, const char *needle)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct dirent *de;
-    int found = 0;
-    while (!found && (de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char path[2048];
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        struct stat st;
-        assert_int_equal(lstat(path, &st), 0);
-        if (S_ISDIR(st.st_mode)) {
-            found = dir_contains(path, needle);
-            continue;
-        }
-        size_t len = 0;
-        char *data = testutil_read_file(path, &len);
-        assert_non_null(data);
-        size_t nl = strlen(needle);
-        for (size_t i = 0; !found && len >= nl && i <= len - nl; i++)
-            found = memcmp(data + i, needle, nl) == 0;
-        free(data);
-    }
-    closedir(d);
-    return found;
-}
-
 static void test_secrets_never_plain_on_disk(void **state)
 {
     fx_t *f = *state;
@@ -162,10 +132,10 @@ static void test_secrets_never_plain_on_disk(void **state)
     f->auth = NULL;
     omega_tsdb_close(f->db);
     f->db = NULL;
-    assert_false(dir_contains(f->dir, "tok-PLAINTEXT-ba5eba11"));
-    assert_false(dir_contains(f->dir, jwt));
-    assert_false(dir_contains(f->dir, apikey));
-    assert_false(dir_contains(f->dir, KEY_A));
+    assert_false(testutil_dir_contains(f->dir, "tok-PLAINTEXT-ba5eba11"));
+    assert_false(testutil_dir_contains(f->dir, jwt));
+    assert_false(testutil_dir_contains(f->dir, apikey));
+    assert_false(testutil_dir_contains(f->dir, KEY_A));
     /* Reopened with the same key (base64 this time): the same signing key. */
     db_open(f);
     auth_open(f, 1, KEY_A_B64);

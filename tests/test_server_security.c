@@ -82,36 +82,6 @@ static void expect_error(const char *method, const char *path, const char *body,
     httpc_resp_free(&r);
 }
 
-/* 1 when needle occurs in any file under dir (recursively). */
-static int dir_contains(const char *dir, const char *needle)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct dirent *de;
-    int found = 0;
-    while (!found && (de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char path[2048];
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        struct stat st;
-        assert_int_equal(lstat(path, &st), 0);
-        if (S_ISDIR(st.st_mode)) {
-            found = dir_contains(path, needle);
-            continue;
-        }
-        size_t len = 0;
-        char *data = testutil_read_file(path, &len);
-        assert_non_null(data);
-        size_t nl = strlen(needle);
-        for (size_t i = 0; !found && len >= nl && i <= len - nl; i++)
-            found = memcmp(data + i, needle, nl) == 0;
-        free(data);
-    }
-    closedir(d);
-    return found;
-}
-
 static void stop_server(void)
 {
     assert_int_equal(server_stop(S.pid), 0);
@@ -163,7 +133,7 @@ static void test_channel_secrets_sealed_on_disk(void **state)
     assert_int_equal(call("POST", "/api/v1/alerts/channels", body, NULL), 201);
     stop_server();
     for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
-        if (dir_contains(S.data, secrets[i]))
+        if (testutil_dir_contains(S.data, secrets[i]))
             fail_msg("'%s' found in plain text in the data dir", secrets[i]);
     char key[700];
     snprintf(key, sizeof(key), "%s/master.key", S.data);
@@ -246,7 +216,7 @@ static void test_rotate_key(void **state)
     /* Secrets still open after a restart under the new key. */
     stop_server();
     for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
-        assert_false(dir_contains(S.data, secrets[i]));
+        assert_false(testutil_dir_contains(S.data, secrets[i]));
     relaunch();
     json_t *list = NULL;
     assert_int_equal(call("GET", "/api/v1/alerts/channels", NULL, &list), 200);
@@ -487,7 +457,7 @@ static void test_encryption_off_turns_secrets_plain(void **state)
     free(text);
     json_decref(list);
     stop_server();
-    assert_true(dir_contains(S.data, secrets[0])); /* documented: stored as given now */
+    assert_int_equal(testutil_dir_contains(S.data, secrets[0]), 1); /* documented: stored as given now */
     launch_with(plain_env);
 }
 

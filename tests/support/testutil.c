@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -142,4 +143,36 @@ void testutil_base64(const void *in, size_t n, char *out, size_t out_len)
     }
     if (out_len)
         out[o < out_len ? o : out_len - 1] = '\0';
+}
+
+int testutil_dir_contains(const char *dir, const char *needle)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    struct dirent *de;
+    int found = 0;
+    size_t nl = strlen(needle);
+    while (found == 0 && (de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char path[2048];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0) {
+            found = -1;
+        } else if (S_ISDIR(st.st_mode)) {
+            found = testutil_dir_contains(path, needle);
+        } else {
+            size_t len = 0;
+            char *data = testutil_read_file(path, &len);
+            if (!data)
+                found = -1;
+            for (size_t i = 0; data && found == 0 && len >= nl && i <= len - nl; i++)
+                found = memcmp(data + i, needle, nl) == 0;
+            free(data);
+        }
+    }
+    closedir(d);
+    return found;
 }

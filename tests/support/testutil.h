@@ -31,4 +31,8 @@ int testutil_free_port(void);
  * 4 * ceil(n / 3) + 1 bytes, else the output is cut). */
 void testutil_base64(const void *in, size_t n, char *out, size_t out_len);
 
+/* 1 when the bytes of needle occur in any file under dir (recursively), 0 when in none,
+ * -1 when a directory or file cannot be read (the grep tests for secrets at rest). */
+int testutil_dir_contains(const char *dir, const char *needle);
+
 #endif
