@@ -68,32 +68,16 @@ static int on_history(void *ctx, const void *key, size_t klen, const void *val, 
     return json_array_size(h->items) >= h->limit ? 1 : 0;
 }
 
-/* Visit the history keys of [since, until] in time order. The KV facade can only seek to a
- * prefix, so the range is cut into aligned blocks of 256^k ms (k >= 2: a block of 65.5 s
- * or more), each one prefix seek: a query costs one seek per block plus the entries of
- * the range (and of at most 65.5 s before it, filtered by on_history), not a scan from the
- * oldest entry. Stops when on_history does (limit reached or past until). */
+/* Visit the history keys of [since, until] in time order: one seek to since, then
+ * on_history stops at the limit or past until. */
 static int scan_history(omega_tsdb_t *db, hist_ctx_t *h, omega_error_t *err)
 {
-    uint64_t lo = h->since < 0 ? 0 : (uint64_t)h->since & ~(uint64_t)0xffff;
-    uint64_t hi = h->until < 0 ? 0 : (uint64_t)h->until;
-    while (lo <= hi) {
-        int k = 2; /* bytes of the timestamp left free: the block is 256^k ms */
-        while (k < 7 && (lo & ((UINT64_C(1) << (8 * (k + 1))) - 1)) == 0 &&
-               hi - lo >= (UINT64_C(1) << (8 * (k + 1))) - 1)
-            k++;
-        unsigned char prefix[10];
-        memcpy(prefix, KEY_HISTORY, 2);
-        be64_put(prefix + 2, lo);
-        int rc = omega_kv_scan(db, OMEGA_KV_ALERTS, prefix, 10 - (size_t)k, on_history, h, err);
-        if (rc != 0)
-            return rc < 0 ? rc : 0;
-        uint64_t step = UINT64_C(1) << (8 * k);
-        if (lo > UINT64_MAX - step)
-            break;
-        lo += step;
-    }
-    return 0;
+    unsigned char start[10];
+    memcpy(start, KEY_HISTORY, 2);
+    be64_put(start + 2, h->since < 0 ? 0 : (uint64_t)h->since);
+    int rc = omega_kv_scan_from(db, OMEGA_KV_ALERTS, KEY_HISTORY, 2, start, sizeof(start),
+                                on_history, h, err);
+    return rc < 0 ? rc : 0;
 }
 
 int omega_alert_history(omega_alert_engine_t *e, int64_t since_ms, int64_t until_ms,

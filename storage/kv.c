@@ -97,13 +97,22 @@ int omega_kv_delete(omega_tsdb_t *db, omega_kv_space_t space, const void *key, s
 int omega_kv_scan(omega_tsdb_t *db, omega_kv_space_t space, const void *prefix, size_t plen,
                   omega_kv_scan_cb cb, void *ctx, omega_error_t *err)
 {
+    return omega_kv_scan_from(db, space, prefix, plen, prefix, plen, cb, ctx, err);
+}
+
+int omega_kv_scan_from(omega_tsdb_t *db, omega_kv_space_t space, const void *prefix, size_t plen,
+                       const void *start, size_t slen, omega_kv_scan_cb cb, void *ctx,
+                       omega_error_t *err)
+{
     rocksdb_column_family_handle_t *cf = check_args(db, space, prefix, plen, err);
     if (!cf)
         return OMEGA_EINVAL;
+    if (slen < plen || (slen && !start) || (plen && memcmp(start, prefix, plen) != 0))
+        return omega_error_set(err, OMEGA_EINVAL, "kv: the start key must begin with the prefix");
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(db->rdb, db->ropts, cf);
     int rc = 0;
-    if (plen)
-        rocksdb_iter_seek(it, prefix, plen);
+    if (slen)
+        rocksdb_iter_seek(it, start, slen);
     else
         rocksdb_iter_seek_to_first(it);
     for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {

@@ -234,6 +234,15 @@ static void test_kv_scan_prefix_and_stop(void **state)
     memset(&s, 0, sizeof(s));
     assert_int_equal(omega_kv_scan(f->db, OMEGA_KV_AUDIT, "a", 1, scan_cb, &s, &err), 0);
     assert_int_equal(s.n, 0);
+    /* from a start key inside the prefix: one seek, then on to the prefix's end */
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(omega_kv_scan_from(f->db, OMEGA_KV_META, "a/", 2, "a/15", 4, scan_cb, &s,
+                                        &err), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.keys[0], "a/2");
+    assert_string_equal(s.keys[1], "a/3");
+    assert_int_equal(omega_kv_scan_from(f->db, OMEGA_KV_META, "a/", 2, "b/1", 3, scan_cb, &s,
+                                        &err), OMEGA_EINVAL);
 }
 
 static void test_kv_survives_reopen(void **state)

@@ -264,5 +264,11 @@ typedef int (*omega_kv_scan_cb)(void *ctx, const void *key, size_t klen, const v
                                 size_t vlen);
 int omega_kv_scan(omega_tsdb_t *db, omega_kv_space_t space, const void *prefix, size_t plen,
                   omega_kv_scan_cb cb, void *ctx, omega_error_t *err);
+/* The same, starting at the first key >= start (start begins with prefix: e.g. a prefix
+ * followed by a big-endian timestamp, to read a time range with one seek). OMEGA_EINVAL
+ * when start does not begin with prefix. */
+int omega_kv_scan_from(omega_tsdb_t *db, omega_kv_space_t space, const void *prefix, size_t plen,
+                       const void *start, size_t slen, omega_kv_scan_cb cb, void *ctx,
+                       omega_error_t *err);
 
 #endif
