@@ -23,6 +23,7 @@
 #define ID_MAX        64              /* longest rule/channel/silence id */
 #define EVENT_HOLD_MS (5 * 60 * 1000) /* an event alert resolves this long after it fired */
 #define TEXT_MAX      4096            /* longest name, description, template text */
+#define FLAP_KEEP     8               /* latest firing/resolved changes kept per alert */
 
 typedef enum sev { SEV_NONE = 0, SEV_WARNING, SEV_CRITICAL, SEV_EMERGENCY, SEV_COUNT } sev_t;
 typedef enum cmp_op { OP_GT = 0, OP_LT, OP_GE, OP_LE } cmp_op_t;
@@ -57,8 +58,18 @@ typedef struct alert {
     int silenced;             /* matched a silence at the latest evaluation */
     int inhibited;            /* a higher-severity alert on the same series is firing */
     int seen;                 /* present in the current evaluation's result */
+    int64_t flips[FLAP_KEEP]; /* times of the latest firing <-> resolved changes (a ring) */
+    unsigned n_flips;         /* changes recorded; the next goes to n_flips % FLAP_KEEP */
+    int flapping;             /* changing too often: firing notifications held back */
     int dirty;                /* changed since its state was last stored */
 } alert_t;
+
+/* A rule's expression parsed once when it is a plain series selector (most threshold rules),
+ * shared by reference with the evaluation pass running it (rules may be replaced meanwhile). */
+typedef struct rule_sel {
+    atomic_int refs;
+    omega_selector_t *sel;
+} rule_sel_t;
 
 typedef struct rule {
     char *id;                 /* unique id */
@@ -79,9 +90,14 @@ typedef struct rule {
     int64_t repeat_ms;        /* repeat interval, 0 = the category cooldown */
     char **group_by;          /* label names grouping notifications */
     size_t n_group_by;        /* entries in group_by */
-    int builtin;              /* created from the config, read-only */
+    int builtin;              /* created from the config (override.c: editable fields) */
+    int enabled;              /* 0: not evaluated, no alerts (a paused rule) */
+    json_t *base;             /* built-in: the config's version (rule_json), owned */
+    json_t *override;         /* built-in: the user's changed fields, owned; NULL = none */
     char *event_metric;       /* event rule: raised by omega_alert_raise() with this
                                * "__name__", not evaluated; NULL for query rules */
+    rule_sel_t *sel;          /* expr as a parsed selector, NULL = run as a query */
+    int sel_tried;            /* sel was looked for (at the first evaluation) */
     char last_error[256];     /* latest evaluation error, "" = none */
     int64_t last_eval_ms;     /* latest evaluation time */
     alert_t **alerts;         /* this rule's alerts */
@@ -92,9 +108,9 @@ typedef struct channel {
     char *id;   /* unique id */
     char *name; /* display name */
     chan_type_t type;
-    json_t *config; /* validated per type (owned) */
-    char *template; /* notification_templates name, "" = by category */
-    int builtin;    /* created from the config */
+    json_t *config;           /* validated per type (owned) */
+    char *template;           /* notification_templates name, "" = by category */
+    int builtin;              /* created from the config */
     int64_t hold_until_ms;    /* after a timeout: no attempt on this channel before this */
     const atomic_int *cancel; /* snapshots only: non-zero = abort transfers (engine stop) */
 } channel_t;
@@ -211,8 +227,17 @@ void *array_grow(void *p, size_t n, size_t elem);
 void engine_new_id(omega_alert_engine_t *e, const char *prefix, char *buf, size_t len);
 
 /* ---- eval.c ---- */
+/* Drop one reference to s (NULL accepted). */
+void rule_sel_unref(rule_sel_t *s);
 /* The alert id of series l under rule r: 16 hex digits of a hash of both. */
 void alert_make_id(const rule_t *r, const labelset_t *l, char out[17]);
+
+/* ---- flap.c ---- */
+/* Note a change between firing and resolved at now_ms. */
+void flap_record(alert_t *a, int64_t now_ms);
+/* Start or end the alert's flapping as of now_ms (recorded in the history as "flapping"
+ * with note "started" / "ended"). Caller holds e->mu. */
+void flap_update(omega_alert_engine_t *e, const rule_t *r, alert_t *a, int64_t now_ms);
 
 /* ---- state.c ---- */
 /* Store / forget one alert's state (caller holds e->mu); failures are logged. */
@@ -232,6 +257,23 @@ int rules_load(omega_alert_engine_t *e, omega_error_t *err);
 int64_t rule_cooldown_ms(const omega_alert_engine_t *e, const rule_t *r);
 /* Append r to the engine's rules (caller holds e->mu or is the creator). */
 void rules_add(omega_alert_engine_t *e, rule_t *r);
+/* Replace rule idx by r (caller holds e->mu) and free the old one. Its alerts carry over
+ * to r, unless r is disabled: then they are forgotten (states deleted, no notification). */
+void rules_replace(omega_alert_engine_t *e, size_t idx, rule_t *r);
+/* 0, or OMEGA_EINVAL naming "channels" when a channel of r does not exist (caller holds
+ * e->mu). */
+int rule_channels_exist(omega_alert_engine_t *e, const rule_t *r, omega_error_t *err);
+
+/* ---- override.c ---- */
+/* Lay the stored overrides over the built-in rules (at create, after builtins_add). A
+ * stored override that no longer validates against the config is logged and left out. */
+int overrides_load(omega_alert_engine_t *e, omega_error_t *err);
+/* Change built-in rule id: body's editable fields (absent = the config's value, null =
+ * none) over the config's version; the fields that then differ are stored as the rule's
+ * override (none: the stored override is deleted). Fixed fields (id, name, expr, op,
+ * category, event) may only repeat the built-in value. Errors as omega_alert_rule_put. */
+int override_put(omega_alert_engine_t *e, const char *id, json_t *body, char **out,
+                 omega_error_t *err);
 
 /* ---- builtins.c ---- */
 /* Add the built-in rules of the config (at create, after the channels). */
@@ -293,8 +335,7 @@ qitem_t *queue_next_due(omega_alert_engine_t *e, const char *channel, int64_t no
 /* Record the outcome of one attempt of item seq (caller holds e->mu): 0 = delivered
  * (removed), OMEGA_EAGAIN = interrupted by a stop (left as it was), else a failure
  * (backoff, or dropped past the retry window; a timeout also holds the channel). */
-void queue_settle(omega_alert_engine_t *e, uint64_t seq, int rc, const char *why,
-                  int64_t now_ms);
+void queue_settle(omega_alert_engine_t *e, uint64_t seq, int rc, const char *why, int64_t now_ms);
 
 /* ---- engine.c ---- */
 /* Wait on e->cond until ms from now (monotonic clock) or a signal; caller holds e->mu. */

@@ -22,6 +22,7 @@ static json_t *alert_json(const rule_t *r, const alert_t *a)
     json_object_set_new(o, "acknowledged_by", a->acked ? json_string(a->acked_by) : json_null());
     json_object_set_new(o, "silenced", json_boolean(a->silenced));
     json_object_set_new(o, "inhibited", json_boolean(a->inhibited));
+    json_object_set_new(o, "flapping", json_boolean(a->flapping));
     return o;
 }
 

@@ -2,7 +2,8 @@
 /* The built-in rules: the config's thresholds (alerting.alert_thresholds,
  * performance_monitor.performance_thresholds, system_monitor.system_thresholds) turned into
  * rules over the collectors' metrics, the application metrics conventions and the job
- * metrics, plus the process-exit event rule. Rebuilt at every start, never stored. */
+ * metrics, plus the process-exit event rule. Rebuilt at every start, never stored (a
+ * user's changes to them are: override.c). */
 #include "alert_int.h"
 
 #include <math.h>
@@ -57,6 +58,7 @@ static rule_t *add_builtin(omega_alert_engine_t *e, const char *id, const char *
     r->description = omega_strdup(desc);
     r->recommended_action = omega_strdup(action);
     r->builtin = 1;
+    r->enabled = 1;
     for (size_t i = 0; i < e->n_channels; i++)
         if (e->channels[i]->builtin) {
             r->channels = omega_realloc(r->channels, (r->n_channels + 1) * sizeof(char *));
@@ -189,4 +191,8 @@ void builtins_add(omega_alert_engine_t *e)
     add_system(e);
     add_application(e);
     add_events(e);
+    /* The config's version of each: what a user's change is compared with and restored to. */
+    for (size_t i = 0; i < e->n_rules; i++)
+        if (e->rules[i]->builtin && !e->rules[i]->base)
+            e->rules[i]->base = rule_json(e->rules[i], 0);
 }

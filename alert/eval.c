@@ -121,6 +121,7 @@ static void apply_sample(omega_alert_engine_t *e, pass_t *p, rule_t *r, hmap_t *
         a->state = ST_FIRING;
         a->fired_at = p->now;
         a->dirty = 1;
+        flap_record(a, p->now);
         history_add(e, r, a, "firing", NULL, p->now);
         live_event(p, r, a, "firing");
     } else if (a->state == ST_PENDING && a->active_at == p->now) {
@@ -173,6 +174,7 @@ static void sweep_unseen(omega_alert_engine_t *e, pass_t *p, rule_t *r)
             a->state = ST_RESOLVED;
             a->resolved_at = p->now;
             a->dirty = 1;
+            flap_record(a, p->now);
             history_add(e, r, a, "resolved", NULL, p->now);
             live_event(p, r, a, "resolved");
             if (a->notified && !a->silenced)
@@ -198,6 +200,8 @@ static void compute_inhibition(omega_alert_engine_t *e)
     size_t total = 0;
     for (size_t i = 0; i < e->n_rules; i++)
         total += e->rules[i]->n_alerts;
+    if (!total)
+        return; /* the usual pass: nothing to index */
     hmap_t top;
     hmap_init(&top, total);
     for (size_t i = 0; i < e->n_rules; i++)
@@ -227,7 +231,10 @@ static void decide_firing(omega_alert_engine_t *e, pass_t *p, rule_t *r, alert_t
     int64_t cooldown = rule_cooldown_ms(e, r);
     /* The cooldown is the least gap between two notifications of one alert. */
     int64_t repeat = r->repeat_ms > cooldown ? r->repeat_ms : cooldown;
-    const char *why = a->silenced ? "silenced" : a->inhibited ? "inhibited" : NULL;
+    const char *why = a->silenced    ? "silenced"
+                      : a->inhibited ? "inhibited"
+                      : a->flapping  ? "flapping"
+                                     : NULL;
     if (!a->notified) {
         if (!why && a->last_notified_ms && p->now - a->last_notified_ms < cooldown)
             why = "cooldown";
@@ -324,11 +331,40 @@ static void flush_notes(omega_alert_engine_t *e, pass_t *p)
 
 typedef struct job {
     char *id, *expr;        /* copies taken under the lock */
+    size_t idx;             /* the rule's index then (checked against id afterwards) */
+    rule_sel_t *sel;        /* a reference to the rule's parsed selector, or NULL */
+    size_t same;            /* 1 + index of an earlier job with the same expr, 0 = none */
     omega_vector_t *result; /* query result or NULL */
     omega_error_t err;      /* query error */
     int rc;                 /* query status */
     int event;              /* an event rule: nothing to query */
+    int off;                /* a disabled rule: nothing to do */
 } job_t;
+
+void rule_sel_unref(rule_sel_t *s)
+{
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+        omega_selector_destroy(s->sel);
+        free(s);
+    }
+}
+
+/* The rule's selector, parsed at its first evaluation (caller holds e->mu). */
+static rule_sel_t *rule_sel_get(rule_t *r)
+{
+    if (!r->sel_tried) {
+        r->sel_tried = 1;
+        omega_selector_t *sel = NULL;
+        if (r->expr[0] && omega_selector_parse(r->expr, &sel, NULL) == 0) {
+            r->sel = omega_calloc(1, sizeof(*r->sel));
+            atomic_init(&r->sel->refs, 1);
+            r->sel->sel = sel;
+        }
+    }
+    if (r->sel)
+        atomic_fetch_add(&r->sel->refs, 1);
+    return r->sel;
+}
 
 /* Event rules have no query: their alerts resolve EVENT_HOLD_MS after they fired. */
 static void age_events(omega_alert_engine_t *e, pass_t *p, rule_t *r)
@@ -340,38 +376,54 @@ static void age_events(omega_alert_engine_t *e, pass_t *p, rule_t *r)
     sweep_unseen(e, p, r);
 }
 
-static void apply_job(omega_alert_engine_t *e, pass_t *p, job_t *j)
+/* Whether sample value v of rule r can matter: it passes a threshold, or it may hold a
+ * firing alert under hysteresis. Others are skipped without building their labels. */
+static int sample_matters(const rule_t *r, double v)
 {
-    rule_t *r = rule_find(e, j->id, NULL);
-    if (!r || strcmp(r->expr, j->expr) != 0)
-        return; /* deleted or changed meanwhile: the next pass sees it */
+    return classify(r, v) != SEV_NONE || (r->has_clear && r->n_alerts);
+}
+
+/* Apply job j's result (that of jobs[j->same - 1] when it shares one). */
+static void apply_job(omega_alert_engine_t *e, pass_t *p, job_t *jobs, job_t *j)
+{
+    rule_t *r = j->idx < e->n_rules && strcmp(e->rules[j->idx]->id, j->id) == 0
+                    ? e->rules[j->idx]
+                    : rule_find(e, j->id, NULL);
+    if (!r || strcmp(r->expr, j->expr) != 0 || !r->enabled || j->off)
+        return; /* deleted, changed or disabled meanwhile: the next pass sees it */
+    const job_t *res = j->same ? &jobs[j->same - 1] : j;
     r->last_eval_ms = p->now;
     if (r->event_metric) {
         age_events(e, p, r);
         return;
     }
-    if (j->rc != 0) {
-        if (strcmp(r->last_error, j->err.message) != 0)
-            omega_log_warn("alert rule %s: evaluation failed: %s", r->id, j->err.message);
-        snprintf(r->last_error, sizeof(r->last_error), "%s", j->err.message);
+    if (res->rc != 0) {
+        if (strcmp(r->last_error, res->err.message) != 0)
+            omega_log_warn("alert rule %s: evaluation failed: %s", r->id, res->err.message);
+        snprintf(r->last_error, sizeof(r->last_error), "%s", res->err.message);
         e->stats.rule_errors++;
         return; /* keep states as they are: no data is not "healthy" */
     }
     r->last_error[0] = '\0';
-    size_t n = j->result ? j->result->n : 0;
-    hmap_t index;
-    hmap_init(&index, r->n_alerts + n);
-    for (size_t i = 0; i < r->n_alerts; i++) {
+    size_t n = res->result ? res->result->n : 0;
+    hmap_t index = {0}; /* built at the first sample that matters (most passes: none) */
+    for (size_t i = 0; i < r->n_alerts; i++)
         r->alerts[i]->seen = 0;
-        hmap_put(&index, r->alerts[i]->lhash, r->alerts[i]);
-    }
     for (size_t i = 0; i < n; i++) {
+        if (!sample_matters(r, res->result->items[i].value))
+            continue;
+        if (!index.cap) {
+            hmap_init(&index, r->n_alerts + n);
+            for (size_t k = 0; k < r->n_alerts; k++)
+                hmap_put(&index, r->alerts[k]->lhash, r->alerts[k]);
+        }
         labelset_t l;
-        labelset_from_vector(&l, &j->result->items[i]);
-        apply_sample(e, p, r, &index, &l, j->result->items[i].value);
+        labelset_from_vector(&l, &res->result->items[i]);
+        apply_sample(e, p, r, &index, &l, res->result->items[i].value);
         labelset_free(&l);
     }
-    hmap_deinit(&index);
+    if (index.cap)
+        hmap_deinit(&index);
     sweep_unseen(e, p, r);
 }
 
@@ -383,6 +435,7 @@ static void finish_pass(omega_alert_engine_t *e, pass_t *p)
     for (size_t i = 0; i < e->n_rules; i++)
         for (size_t k = 0; k < e->rules[i]->n_alerts; k++) {
             alert_t *a = e->rules[i]->alerts[k];
+            flap_update(e, e->rules[i], a, p->now);
             decide_firing(e, p, e->rules[i], a);
             if (a->dirty)
                 state_save(e, e->rules[i], a);
@@ -411,29 +464,67 @@ static void send_events(omega_alert_engine_t *e, json_t *events)
     json_decref(events);
 }
 
+static uint64_t text_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+/* One job per rule, taken under e->mu: what to run outside the lock. Rules with the same
+ * expression (the built-in warning/critical pairs) share one query. */
+static job_t *take_jobs(omega_alert_engine_t *e)
+{
+    size_t n = e->n_rules;
+    job_t *jobs = n ? omega_calloc(n, sizeof(*jobs)) : NULL;
+    hmap_t first; /* expr hash -> 1 + index of the first job running it */
+    hmap_init(&first, n);
+    for (size_t i = 0; i < n; i++) {
+        rule_t *r = e->rules[i];
+        job_t *j = &jobs[i];
+        j->id = omega_strdup(r->id);
+        j->expr = omega_strdup(r->expr);
+        j->idx = i;
+        j->event = r->event_metric != NULL;
+        j->off = !r->enabled;
+        if (j->event || j->off)
+            continue;
+        uint64_t h = text_hash(r->expr);
+        size_t k = (size_t)(uintptr_t)hmap_get(&first, h);
+        if (k && strcmp(jobs[k - 1].expr, r->expr) == 0) {
+            j->same = k;
+            continue;
+        }
+        if (!k)
+            hmap_put(&first, h, (void *)(uintptr_t)(i + 1));
+        j->sel = rule_sel_get(r);
+    }
+    hmap_deinit(&first);
+    return jobs;
+}
+
 int omega_alert_evaluate(omega_alert_engine_t *e, int64_t now_ms)
 {
     int64_t t0 = omega_mono_ns();
     pthread_mutex_lock(&e->eval_mu);
     pthread_mutex_lock(&e->mu);
     size_t n = e->n_rules;
-    job_t *jobs = n ? omega_calloc(n, sizeof(*jobs)) : NULL;
-    for (size_t i = 0; i < n; i++) {
-        jobs[i].id = omega_strdup(e->rules[i]->id);
-        jobs[i].expr = omega_strdup(e->rules[i]->expr);
-        jobs[i].event = e->rules[i]->event_metric != NULL;
-    }
+    job_t *jobs = take_jobs(e);
     pthread_mutex_unlock(&e->mu);
     for (size_t i = 0; i < n; i++) {
-        omega_error_clear(&jobs[i].err);
-        if (!jobs[i].event)
-            jobs[i].rc =
-                omega_query_instant(e->db, jobs[i].expr, now_ms, &jobs[i].result, &jobs[i].err);
+        job_t *j = &jobs[i];
+        omega_error_clear(&j->err);
+        if (j->event || j->off || j->same)
+            continue;
+        j->rc = j->sel
+                    ? omega_query_instant_selector(e->db, j->sel->sel, now_ms, &j->result, &j->err)
+                    : omega_query_instant(e->db, j->expr, now_ms, &j->result, &j->err);
     }
     pass_t p = {.now = now_ms, .events = e->opt.on_event ? json_array() : NULL};
     pthread_mutex_lock(&e->mu);
     for (size_t i = 0; i < n; i++)
-        apply_job(e, &p, &jobs[i]);
+        apply_job(e, &p, jobs, &jobs[i]);
     finish_pass(e, &p);
     int64_t dt = omega_mono_ns() - t0;
     e->stats.evaluations++;
@@ -444,6 +535,7 @@ int omega_alert_evaluate(omega_alert_engine_t *e, int64_t now_ms)
     for (size_t i = 0; i < n; i++) {
         free(jobs[i].id);
         free(jobs[i].expr);
+        rule_sel_unref(jobs[i].sel);
         omega_vector_destroy(jobs[i].result);
     }
     free(jobs);
@@ -470,7 +562,7 @@ int omega_alert_raise(omega_alert_engine_t *e, const char *rule_id, const omega_
     if (!r || !r->event_metric) {
         rc = r ? omega_error_set(err, OMEGA_EINVAL, "rule '%s' is not an event rule", rule_id)
                : omega_error_set(err, OMEGA_ENOENT, "no alert rule with id '%s'", rule_id);
-    } else {
+    } else if (r->enabled) { /* a disabled event rule ignores its events */
         /* The event's series: its labels plus "__name__" = the rule's event metric. */
         l.names = omega_realloc(l.names, (l.n + 1) * sizeof(char *));
         l.values = omega_realloc(l.values, (l.n + 1) * sizeof(char *));

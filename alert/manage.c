@@ -51,14 +51,22 @@ static int new_id(omega_alert_engine_t *e, char **id, const char *gen_prefix, in
     return 0;
 }
 
-int omega_alert_rule_put(omega_alert_engine_t *e, const char *id, const char *json, char **out,
+/* 1 when id names a built-in rule (which stay for the engine's life). */
+static int is_builtin(omega_alert_engine_t *e, const char *id)
+{
+    pthread_mutex_lock(&e->mu);
+    rule_t *r = id ? rule_find(e, id, NULL) : NULL;
+    int b = r && r->builtin;
+    pthread_mutex_unlock(&e->mu);
+    return b;
+}
+
+static int rule_put_body(omega_alert_engine_t *e, const char *id, json_t *body, char **out,
                          omega_error_t *err)
 {
-    json_t *body = json_load_object(json, err);
-    if (!body)
-        return OMEGA_EINVAL;
+    if (is_builtin(e, id))
+        return override_put(e, id, body, out, err);
     rule_t *r = rule_parse(e->db, id, body, err); /* runs a query: outside the lock */
-    json_decref(body);
     if (!r)
         return err ? err->code : OMEGA_EINVAL;
     pthread_mutex_lock(&e->mu);
@@ -68,38 +76,102 @@ int omega_alert_rule_put(omega_alert_engine_t *e, const char *id, const char *js
     if (id && !old)
         rc = omega_error_set(err, OMEGA_ENOENT, "no alert rule with id '%s'", id);
     else if (old && old->builtin)
-        rc = omega_error_set(err, OMEGA_EPERM,
-                             "rule '%s' is built in: change its thresholds "
-                             "in the configuration",
-                             old->id);
+        rc = omega_error_set(err, OMEGA_EEXIST, "id '%s' is a built-in rule's", old->id);
     else if (!id)
         rc = new_id(e, &r->id, "r-", old != NULL, err);
-    for (size_t i = 0; rc == 0 && i < r->n_channels; i++)
-        if (!channel_find(e, r->channels[i], NULL))
-            rc = omega_error_set_path(err, OMEGA_EINVAL, "channels", "no channel with id '%s'",
-                                      r->channels[i]);
+    if (rc == 0)
+        rc = rule_channels_exist(e, r, err);
     if (rc == 0) {
         json_t *stored = rule_json(r, 0);
         rc = store_json(e, KEY_RULE, r->id, stored, err);
         json_decref(stored);
     }
-    if (rc == 0 && old) {
-        /* Alerts carry over; the next pass moves them under the new thresholds. */
-        r->alerts = old->alerts;
-        r->n_alerts = old->n_alerts;
-        old->alerts = NULL;
-        old->n_alerts = 0;
-        rule_free(old);
-        e->rules[idx] = r;
-    } else if (rc == 0) {
-        e->rules = omega_realloc(e->rules, (e->n_rules + 1) * sizeof(*e->rules));
-        e->rules[e->n_rules++] = r;
-    }
+    if (rc == 0 && old)
+        rules_replace(e, idx, r);
+    else if (rc == 0)
+        rules_add(e, r);
     if (rc == 0 && out)
         json_out(rule_json(r, 1), out);
     pthread_mutex_unlock(&e->mu);
     if (rc != 0)
         rule_free(r);
+    return rc;
+}
+
+int omega_alert_rule_put(omega_alert_engine_t *e, const char *id, const char *json, char **out,
+                         omega_error_t *err)
+{
+    json_t *body = json_load_object(json, err);
+    if (!body)
+        return OMEGA_EINVAL;
+    int rc = rule_put_body(e, id, body, out, err);
+    json_decref(body);
+    return rc;
+}
+
+/* RFC 7396 JSON merge patch of patch into target (modified in place). */
+static void merge_patch(json_t *target, json_t *patch)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(patch, k, v)
+    {
+        json_t *t = json_object_get(target, k);
+        if (json_is_null(v))
+            json_object_del(target, k);
+        else if (json_is_object(v) && json_is_object(t))
+            merge_patch(t, v);
+        else
+            json_object_set(target, k, v);
+    }
+}
+
+int omega_alert_rule_patch(omega_alert_engine_t *e, const char *id, const char *json, char **out,
+                           omega_error_t *err)
+{
+    json_t *patch = json_load_object(json, err);
+    if (!patch)
+        return OMEGA_EINVAL;
+    pthread_mutex_lock(&e->mu);
+    rule_t *r = rule_find(e, id, NULL);
+    json_t *doc = r ? rule_json(r, 0) : NULL;
+    int builtin = r && r->builtin;
+    pthread_mutex_unlock(&e->mu);
+    int rc;
+    if (!doc) {
+        rc = omega_error_set(err, OMEGA_ENOENT, "no alert rule with id '%s'", id);
+    } else {
+        merge_patch(doc, patch);
+        const char *k;
+        json_t *v;
+        json_object_foreach(patch, k, v)
+        {
+            if (builtin && json_is_null(v)) /* absent would mean the config's value */
+                json_object_set(doc, k, v);
+        }
+        rc = rule_put_body(e, id, doc, out, err);
+    }
+    json_decref(doc);
+    json_decref(patch);
+    return rc;
+}
+
+int omega_alert_rule_reset(omega_alert_engine_t *e, const char *id, char **out, omega_error_t *err)
+{
+    pthread_mutex_lock(&e->mu);
+    rule_t *r = rule_find(e, id, NULL);
+    int rc = 0;
+    if (!r)
+        rc = omega_error_set(err, OMEGA_ENOENT, "no alert rule with id '%s'", id);
+    else if (!r->builtin)
+        rc = omega_error_set_path(err, OMEGA_EINVAL, "id",
+                                  "rule '%s' is not built in: it has no default", id);
+    pthread_mutex_unlock(&e->mu);
+    if (rc != 0)
+        return rc;
+    json_t *none = json_object(); /* every editable field back to the config's value */
+    rc = override_put(e, id, none, out, err);
+    json_decref(none);
     return rc;
 }
 
@@ -141,7 +213,10 @@ int omega_alert_rule_delete(omega_alert_engine_t *e, const char *id, omega_error
     if (!r)
         rc = omega_error_set(err, OMEGA_ENOENT, "no alert rule with id '%s'", id);
     else if (r->builtin)
-        rc = omega_error_set(err, OMEGA_EPERM, "rule '%s' is built in", id);
+        rc = omega_error_set(err, OMEGA_EPERM,
+                             "rule '%s' is built in: disable it (\"enabled\": false) or "
+                             "restore its default (DELETE .../override)",
+                             id);
     else
         rc = unstore(e, KEY_RULE, id, err);
     if (rc == 0) {

@@ -26,6 +26,9 @@ void rule_free(rule_t *r)
     free(r->description);
     free(r->recommended_action);
     strarray_free(r->group_by, r->n_group_by);
+    json_decref(r->base);
+    json_decref(r->override);
+    rule_sel_unref(r->sel);
     for (size_t i = 0; i < r->n_alerts; i++) {
         labelset_free(&r->alerts[i]->labels);
         free(r->alerts[i]);
@@ -178,6 +181,10 @@ static int parse_rest(rule_t *r, json_t *body, omega_error_t *err)
                                         "group_by[%zu] is not a label name", i);
     if (labelset_parse(json_object_get(body, "labels"), "labels", &r->labels, err))
         return OMEGA_EINVAL;
+    json_t *en = json_object_get(body, "enabled");
+    if (en && !json_is_null(en) && !json_is_boolean(en))
+        return omega_error_set_path(err, OMEGA_EINVAL, "enabled", "enabled must be true or false");
+    r->enabled = !en || json_is_null(en) || json_is_true(en);
     json_t *ann = json_object_get(body, "annotations");
     if (ann && !json_is_null(ann) && !json_is_object(ann))
         return omega_error_set_path(err, OMEGA_EINVAL, "annotations",
@@ -245,8 +252,22 @@ json_t *rule_json(const rule_t *r, int with_status)
         json_object_set_new(o, "group_by", strarray_json(r->group_by, r->n_group_by));
     if (r->event_metric)
         json_object_set_new(o, "event", json_string(r->event_metric));
+    json_object_set_new(o, "enabled", json_boolean(r->enabled));
     if (with_status) {
         json_object_set_new(o, "builtin", json_boolean(r->builtin));
+        if (r->builtin) /* changed by a user: which fields, and the config's values */
+            json_object_set_new(o, "modified", json_boolean(r->override != NULL));
+        if (r->builtin && r->override) {
+            json_t *defaults = json_object();
+            const char *k;
+            json_t *v;
+            json_object_foreach(r->override, k, v)
+            {
+                json_t *d = json_object_get(r->base, k);
+                json_object_set(defaults, k, d ? d : json_null());
+            }
+            json_object_set_new(o, "defaults", defaults);
+        }
         json_object_set_new(o, "last_error",
                             r->last_error[0] ? json_string(r->last_error) : json_null());
         json_object_set_new(o, "last_evaluated_at",
@@ -289,6 +310,32 @@ void rules_add(omega_alert_engine_t *e, rule_t *r)
     e->rules[e->n_rules++] = r;
 }
 
+void rules_replace(omega_alert_engine_t *e, size_t idx, rule_t *r)
+{
+    rule_t *old = e->rules[idx];
+    if (r->enabled) {
+        /* Alerts carry over; the next pass moves them under the new thresholds. */
+        r->alerts = old->alerts;
+        r->n_alerts = old->n_alerts;
+        old->alerts = NULL;
+        old->n_alerts = 0;
+    } else {
+        for (size_t i = 0; i < old->n_alerts; i++)
+            state_delete(e, old, old->alerts[i]);
+    }
+    rule_free(old);
+    e->rules[idx] = r;
+}
+
+int rule_channels_exist(omega_alert_engine_t *e, const rule_t *r, omega_error_t *err)
+{
+    for (size_t i = 0; i < r->n_channels; i++)
+        if (!channel_find(e, r->channels[i], NULL))
+            return omega_error_set_path(err, OMEGA_EINVAL, "channels", "no channel with id '%s'",
+                                        r->channels[i]);
+    return 0;
+}
+
 static int load_one(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
 {
     omega_alert_engine_t *e = ctx;
@@ -310,7 +357,9 @@ static int load_one(void *ctx, const void *key, size_t klen, const void *val, si
 int rules_load(omega_alert_engine_t *e, omega_error_t *err)
 {
     int rc = omega_kv_scan(e->db, OMEGA_KV_META, KEY_RULE, strlen(KEY_RULE), load_one, e, err);
-    if (rc == 0 && e->opt.builtin_rules)
+    if (rc == 0 && e->opt.builtin_rules) {
         builtins_add(e);
+        rc = overrides_load(e, err);
+    }
     return rc;
 }

@@ -30,6 +30,15 @@ void state_save(omega_alert_engine_t *e, const rule_t *r, alert_t *a)
         "active_at", (json_int_t)a->active_at, "fired_at", (json_int_t)a->fired_at, "resolved_at",
         (json_int_t)a->resolved_at, "last_notified", (json_int_t)a->last_notified_ms, "notified",
         a->notified, "acked", a->acked, "acked_by", a->acked_by);
+    if (o && a->n_flips) { /* flap detection's memory, oldest first */
+        json_t *flips = json_array();
+        unsigned kept = a->n_flips < FLAP_KEEP ? a->n_flips : FLAP_KEEP;
+        for (unsigned i = 0; i < kept; i++)
+            json_array_append_new(
+                flips, json_integer((json_int_t)a->flips[(a->n_flips - kept + i) % FLAP_KEEP]));
+        json_object_set_new(o, "flips", flips);
+        json_object_set_new(o, "flapping", json_boolean(a->flapping));
+    }
     char key[ID_MAX + 40];
     int n = state_key(r, a, key, sizeof(key));
     omega_error_t err;
@@ -84,6 +93,14 @@ static alert_t *parse_alert(const rule_t *r, json_t *o)
     a->acked = json_is_true(json_object_get(o, "acked"));
     const char *by = json_string_value(json_object_get(o, "acked_by"));
     snprintf(a->acked_by, sizeof(a->acked_by), "%s", by ? by : "");
+    size_t i_flip;
+    json_t *flip;
+    json_array_foreach(json_object_get(o, "flips"), i_flip, flip)
+    {
+        if (json_is_integer(flip))
+            flap_record(a, json_integer_value(flip));
+    }
+    a->flapping = json_is_true(json_object_get(o, "flapping"));
     return a;
 }
 

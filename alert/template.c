@@ -13,51 +13,15 @@
 
 #include "omega/buf.h"
 
-static const char *const known[] = {
-    "metric_name",        "current_value", "threshold", "severity", "timestamp",     "description",
-    "recommended_action", "labels",        "alert",     "status",   "dashboard_url", NULL};
+/* SMS bodies and URLs also know the recipient and the rendered subject. The general
+ * placeholders are config's omega_template_placeholders (one list for every template). */
 static const char *const sms_only[] = {"to", "message", NULL};
-
-static int in_list(const char *const *list, const char *p, size_t n)
-{
-    for (size_t i = 0; list[i]; i++)
-        if (strlen(list[i]) == n && strncmp(list[i], p, n) == 0)
-            return 1;
-    return 0;
-}
 
 int template_check(const char *text, const char *field, int sms, omega_error_t *err)
 {
-    for (size_t i = 0; text[i]; i++) {
-        if ((text[i] == '{' && text[i + 1] == '{') || (text[i] == '}' && text[i + 1] == '}')) {
-            i++;
-            continue;
-        }
-        if (text[i] == '}')
-            return omega_error_set_path(err, OMEGA_EINVAL, field,
-                                        "%s: unbalanced '}' at byte %zu (write '}}' for a "
-                                        "literal brace)",
-                                        field, i);
-        if (text[i] != '{')
-            continue;
-        const char *close = strchr(text + i + 1, '}');
-        const char *open = strchr(text + i + 1, '{');
-        if (!close || (open && open < close))
-            return omega_error_set_path(err, OMEGA_EINVAL, field,
-                                        "%s: unbalanced '{' at byte %zu (write '{{' for a "
-                                        "literal brace)",
-                                        field, i);
-        size_t n = (size_t)(close - text - i - 1);
-        if (!in_list(known, text + i + 1, n) && !(sms && in_list(sms_only, text + i + 1, n)))
-            return omega_error_set_path(err, OMEGA_EINVAL, field,
-                                        "%s: unknown placeholder {%.*s}; known: metric_name, "
-                                        "current_value, threshold, severity, timestamp, "
-                                        "description, recommended_action, labels, alert, "
-                                        "status, dashboard_url%s",
-                                        field, (int)(n > 64 ? 64 : n), text + i + 1,
-                                        sms ? ", to, message" : "");
-        i += n + 1;
-    }
+    char msg[512];
+    if (omega_template_check(text, sms ? sms_only : NULL, msg, sizeof(msg)) != 0)
+        return omega_error_set_path(err, OMEGA_EINVAL, field, "%s: %s", field, msg);
     return 0;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Private to auth/: the handle's fields, the stored user record and the helpers the
  * files of the module share (auth.c, password.c, token.c, user.c, user_admin.c,
- * session.c, ratelimit.c, access.c, apikey.c, audit.c). */
+ * session.c, ratelimit.c, access.c, apikey.c, audit.c, keyring.c, secrets.c, blob.c). */
 #ifndef OMEGA_AUTH_INT_H
 #define OMEGA_AUTH_INT_H
 
@@ -22,7 +22,8 @@
 #define AUTH_JTI_BYTES      16                /* random bytes in a token id (hex: 32 chars) */
 #define AUTH_GEN_PW_LEN     20                /* characters in a bootstrap password */
 #define AUTH_DATAKEY_PREFIX "auth/datakey/"   /* KV key prefix of wrapped data keys (+ 8 hex) */
-#define AUTH_DATAKEYS_MAX   16                /* data key versions held at once */
+#define AUTH_DATAKEYS_MAX   64                /* data key versions held at once */
+#define AUTH_BLOBKEY_PREFIX "auth/blobkey/"   /* KV key prefix: versions that sealed blobs */
 #define AUTH_GCM_OVERHEAD   28                /* nonce (12) + tag (16) around a GCM ciphertext */
 #define AUTH_SEALED_MAGIC   "$oms1$"          /* first bytes of every sealed value */
 
@@ -35,6 +36,7 @@ typedef struct auth_datakey {
     unsigned char key[AUTH_KEY_LEN]; /* AES-256 key */
     int retired; /* deleted from the store by a finished walk; kept in memory so values read
                     before the walk still open (until the handle is destroyed) */
+    int pinned;  /* sealed blobs (blob.c) that the walk cannot re-write: never retired */
 } auth_datakey_t;
 
 /* Revoked token ids kept in memory, sorted by jti for binary search. */
@@ -133,8 +135,19 @@ int auth_datakey_retire(omega_auth_t *a, uint32_t below, omega_error_t *err);
 const auth_datakey_t *auth_datakey_find(const omega_auth_t *a, uint32_t version);
 /* Data keys held and not retired; caller holds keys_lock. */
 size_t auth_datakeys_active(const omega_auth_t *a);
+/* Held keys a finished walk would retire: not retired, not pinned, and not the current one
+ * while encryption is on; caller holds keys_lock. */
+size_t auth_datakeys_retirable(const omega_auth_t *a);
+/* Held keys kept only because sealed blobs use them (pinned, not current); keys_lock held. */
+size_t auth_datakeys_pinned(const omega_auth_t *a);
 /* The newest held data key, or NULL when none; caller holds keys_lock. */
 const auth_datakey_t *auth_datakey_current(const omega_auth_t *a);
+
+/* ---- blob.c ---- */
+
+/* Mark the held data keys that sealed blobs (KV "auth/blobkey/<v>") as pinned; after the
+ * data keys are loaded. 0 or OMEGA_EIO. */
+int auth_blob_pins_load(omega_auth_t *a, omega_error_t *err);
 
 /* ---- secrets.c ---- */
 

@@ -136,6 +136,20 @@ int auth_gcm_open(const unsigned char key[AUTH_KEY_LEN], const void *aad, size_t
 
 /* ---- the master key ---- */
 
+char *omega_auth_env_take(const char *name)
+{
+    char *val = name ? getenv(name) : NULL;
+    if (!val)
+        return NULL;
+    size_t n = strlen(val);
+    char *copy = n ? omega_strndup(val, n) : NULL;
+    /* The bytes of the initial environment are what /proc/<pid>/environ shows: unsetenv
+     * alone only drops the pointer to them. */
+    OPENSSL_cleanse(val, n);
+    unsetenv(name);
+    return copy;
+}
+
 static int master_read(const char *path, unsigned char key[AUTH_KEY_LEN], omega_error_t *err)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -359,7 +373,7 @@ int auth_datakey_retire(omega_auth_t *a, uint32_t below, omega_error_t *err)
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < a->n_datakeys; i++) {
         auth_datakey_t *d = &a->datakeys[i];
-        if (d->version >= below || d->retired)
+        if (d->version >= below || d->retired || d->pinned)
             continue;
         char name[40];
         datakey_name(d->version, name);
@@ -377,6 +391,24 @@ size_t auth_datakeys_active(const omega_auth_t *a)
     size_t n = 0;
     for (size_t i = 0; i < a->n_datakeys; i++)
         n += !a->datakeys[i].retired;
+    return n;
+}
+
+size_t auth_datakeys_retirable(const omega_auth_t *a)
+{
+    const auth_datakey_t *cur = a->opts.encrypt ? auth_datakey_current(a) : NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < a->n_datakeys; i++)
+        n += !a->datakeys[i].retired && !a->datakeys[i].pinned && &a->datakeys[i] != cur;
+    return n;
+}
+
+size_t auth_datakeys_pinned(const omega_auth_t *a)
+{
+    const auth_datakey_t *cur = auth_datakey_current(a);
+    size_t n = 0;
+    for (size_t i = 0; i < a->n_datakeys; i++)
+        n += !a->datakeys[i].retired && a->datakeys[i].pinned && &a->datakeys[i] != cur;
     return n;
 }
 
@@ -419,6 +451,8 @@ int auth_keyring_open(omega_auth_t *a, omega_error_t *err)
                                "a master key file");
     if (have)
         rc = datakeys_load(a, err);
+    if (have && rc == 0)
+        rc = auth_blob_pins_load(a, err);
     uint32_t v = 0;
     if (rc == 0 && a->opts.encrypt && a->n_datakeys == 0)
         rc = auth_datakey_create(a, omega_now_ms(), &v, err);

@@ -10,6 +10,7 @@
 #include "omega/buf.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int is_word(unsigned char c)
@@ -279,4 +280,20 @@ char *omega_pii_mask_cb(void *ctx, const char *in)
 {
     (void)ctx;
     return omega_pii_mask(in, OMEGA_PII_ALL, NULL);
+}
+
+char *omega_pii_label_cb(void *ctx, const char *name, const char *value)
+{
+    const omega_pii_labels_t *l = ctx;
+    size_t i = 0;
+    while (i < l->n && strcmp(l->names[i], name) != 0)
+        i++;
+    if (i == l->n || !value || !*value)
+        return NULL;
+    unsigned found = 0;
+    char *masked = omega_pii_mask(value, l->kinds, &found);
+    if (found)
+        return masked;
+    free(masked);
+    return NULL;
 }

@@ -345,13 +345,14 @@ void omega_auth_key_status(omega_auth_t *a, omega_key_status_t *out)
     out->current_version = cur ? cur->version : 0;
     out->current_created_ms = cur ? cur->created_ms : 0;
     out->versions_held = auth_datakeys_active(a);
-    pthread_mutex_unlock(&a->keys_lock);
     out->rotation_interval_ms = a->opts.key_rotation_interval_ms;
     out->next_rotation_ms = out->enabled && cur && a->opts.key_rotation_interval_ms > 0
                                 ? cur->created_ms + a->opts.key_rotation_interval_ms
                                 : 0;
-    out->reencrypting = __atomic_load_n(&a->walking, __ATOMIC_RELAXED) ||
-                        out->versions_held > (out->enabled ? 1u : 0u);
+    out->versions_pinned = auth_datakeys_pinned(a);
+    size_t retirable = auth_datakeys_retirable(a);
+    pthread_mutex_unlock(&a->keys_lock);
+    out->reencrypting = __atomic_load_n(&a->walking, __ATOMIC_RELAXED) || retirable > 0;
     out->resealed_total = __atomic_load_n(&a->resealed_total, __ATOMIC_RELAXED);
 }
 
@@ -437,7 +438,7 @@ int auth_keeper_start(omega_auth_t *a, omega_error_t *err)
 {
     /* Work at start: finish a walk a restart interrupted, or turn sealed values back into
      * plain text after encryption was switched off. */
-    a->keeper_work = auth_datakeys_active(a) > (a->opts.encrypt ? 1u : 0u);
+    a->keeper_work = auth_datakeys_retirable(a) > 0;
     if (!a->opts.encrypt && !a->keeper_work)
         return 0;
     int rc = pthread_create(&a->keeper, NULL, keeper_main, a);

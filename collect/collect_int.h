@@ -245,6 +245,7 @@ int filesystems_collect(const char *root, char *buf, size_t len, batch_t *b, ome
 typedef struct netdev_prev {
     char name[IFNAME_MAX]; /* interface name */
     int fd[NETCLASS_ATTRS]; /* kept /sys/class/net/<name>/<attr> descriptors (live root), -1 */
+    int speed_fd;          /* kept /sys/class/net/<name>/speed descriptor (live root), -1 */
     uint64_t v[8];         /* kept counters of the previous pass */
     int64_t ts_ms;         /* that pass' timestamp */
     int valid;             /* v and ts_ms are filled */
@@ -302,9 +303,13 @@ int probes_wait_lookups(probes_t *p, int64_t max_ms);
 /* Tests: a collector's probe threads, or NULL. */
 probes_t *collector_probes(omega_collector_t *c);
 
-/* pressure.c: PSI of cpu, memory and io under root (missing files are no error). Returns 0
- * or OMEGA_EINVAL (a malformed line; the others are still added). buf (cap bytes) is scratch. */
-int pressure_collect(const char *root, char *buf, size_t cap, batch_t *b, omega_error_t *err);
+/* pressure.c: PSI of cpu, memory and io under root (missing files are no error). fds (3
+ * entries, -1 at first; NULL: open every file afresh) keeps the files open between passes on
+ * the live root; the caller closes them. Returns 0 or OMEGA_EINVAL (a malformed line; the
+ * others are still added). buf (cap bytes) is scratch. */
+#define PRESSURE_FILES 3
+int pressure_collect(const char *root, int *fds, char *buf, size_t cap, batch_t *b,
+                     omega_error_t *err);
 
 /* sensors.c: temperatures and CPU frequencies under root. Always returns 0 (absent sensors
  * are not failures). */

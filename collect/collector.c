@@ -112,6 +112,7 @@ struct omega_collector {
     watch_state_t watch;              /* per-process monitoring; its last pass is shared with
                                          omega_collector_processes under watch.lock */
     int fd[SRC_COUNT];                /* kept descriptors of src_files (live root only), -1 */
+    int psi_fd[PRESSURE_FILES];       /* kept /proc/pressure files (live root only), -1 */
     name_cache_t names[SRC_COUNT];    /* built metric names per source */
     irq_state_t irqs;                 /* /proc/interrupts columns */
     irq_state_t softirqs;             /* /proc/softirqs columns */
@@ -234,6 +235,8 @@ omega_collector_t *omega_collector_create(const omega_collect_options_t *o, omeg
         c->fd[i] = -1;
         name_cache_init(&c->names[i]);
     }
+    for (int i = 0; i < PRESSURE_FILES; i++)
+        c->psi_fd[i] = -1;
     irq_state_init(&c->irqs);
     irq_state_init(&c->softirqs);
     c->n_targets = o->n_probe_targets;
@@ -282,6 +285,9 @@ void omega_collector_destroy(omega_collector_t *c)
             close(c->fd[i]);
         name_cache_deinit(&c->names[i]);
     }
+    for (int i = 0; i < PRESSURE_FILES; i++)
+        if (c->psi_fd[i] >= 0)
+            close(c->psi_fd[i]);
     irq_state_deinit(&c->irqs);
     irq_state_deinit(&c->softirqs);
     zones_state_deinit(&c->zones);
@@ -551,7 +557,9 @@ static int src_processes(omega_collector_t *c, omega_error_t *err)
 
 static int src_pressure(omega_collector_t *c, omega_error_t *err)
 {
-    return pressure_collect(c->root, c->buf, COLLECT_FILE_MAX + 1, &c->batch, err);
+    /* the kept descriptors only on the live root: tests replace fixture files */
+    return pressure_collect(c->root, c->root[0] ? NULL : c->psi_fd, c->buf, COLLECT_FILE_MAX + 1,
+                            &c->batch, err);
 }
 
 static int src_self(omega_collector_t *c, omega_error_t *err)

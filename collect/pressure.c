@@ -55,15 +55,18 @@ static int pressure_line(char *line, const char *resource, batch_t *b)
     return 0;
 }
 
-int pressure_collect(const char *root, char *buf, size_t cap, batch_t *b, omega_error_t *err)
+int pressure_collect(const char *root, int *fds, char *buf, size_t cap, batch_t *b,
+                     omega_error_t *err)
 {
     char rel[64];
     int rc = 0;
-    for (int r = 0; r < 3; r++) {
+    for (int r = 0; r < PRESSURE_FILES; r++) {
         size_t len = 0;
         procfile_lines_t it;
         snprintf(rel, sizeof(rel), "/proc/pressure/%s", resources[r]);
-        if (procfile_read(root, rel, buf, cap, &len, NULL) != 0)
+        int got = fds ? procfile_pread(&fds[r], root, rel, buf, cap, &len, NULL)
+                      : procfile_read(root, rel, buf, cap, &len, NULL);
+        if (got != 0)
             continue; /* no PSI in this kernel */
         procfile_lines_init(&it, buf, len);
         for (char *line; (line = procfile_next_line(&it)) != NULL;) {

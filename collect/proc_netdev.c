@@ -83,6 +83,10 @@ static void close_attrs(netdev_prev_t *d)
             close(d->fd[i]);
             d->fd[i] = -1;
         }
+    if (d->speed_fd >= 0) {
+        close(d->speed_fd);
+        d->speed_fd = -1;
+    }
 }
 
 void netdev_state_deinit(netdev_state_t *s)
@@ -107,6 +111,7 @@ static netdev_prev_t *slot_for(netdev_state_t *s, const char *name)
     snprintf(d->name, sizeof(d->name), "%s", name);
     for (int i = 0; i < NETCLASS_ATTRS; i++)
         d->fd[i] = -1;
+    d->speed_fd = -1;
     return d;
 }
 
@@ -125,15 +130,16 @@ static const struct {
     {"dormant", "system_network_dormant"},
 };
 
-/* One attribute's text: through a kept descriptor on the live root (sysfs regenerates it on a
- * read from offset 0), else opened afresh. Returns its length or -1. */
-static long read_attr(const char *root, netdev_prev_t *d, int i, char *buf, size_t cap)
+/* One attribute's text: through the kept descriptor *fd on the live root (sysfs regenerates it
+ * on a read from offset 0), else opened afresh. Returns its length or -1. */
+static long read_attr(const char *root, const char *name, const char *attr, int *fd, char *buf,
+                      size_t cap)
 {
     char rel[IFNAME_MAX + 48];
     size_t len = 0;
-    snprintf(rel, sizeof(rel), "/sys/class/net/%s/%s", d->name, attrs[i].attr);
+    snprintf(rel, sizeof(rel), "/sys/class/net/%s/%s", name, attr);
     int rc = root[0] ? procfile_read(root, rel, buf, cap, &len, NULL)
-                     : procfile_pread(&d->fd[i], root, rel, buf, cap, &len, NULL);
+                     : procfile_pread(fd, root, rel, buf, cap, &len, NULL);
     while (rc == 0 && len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
         buf[--len] = '\0';
     return rc == 0 ? (long)len : -1;
@@ -145,7 +151,7 @@ static void emit_attrs(const char *root, netdev_prev_t *d, batch_t *b)
     char buf[64];
     omega_label_t l[1] = {{"interface", d->name}};
     for (int i = 0; i < NETCLASS_ATTRS; i++) {
-        long len = read_attr(root, d, i, buf, sizeof(buf));
+        long len = read_attr(root, d->name, attrs[i].attr, &d->fd[i], buf, sizeof(buf));
         uint64_t v;
         if (len <= 0)
             continue;
@@ -160,14 +166,14 @@ static void emit_attrs(const char *root, netdev_prev_t *d, batch_t *b)
 }
 
 /* Link speed in Mbit/s, or 0 when unknown (missing file, -1, EINVAL on a down link). */
-static int64_t link_mbps(const char *root, const char *name)
+static int64_t link_mbps(const char *root, netdev_prev_t *d)
 {
-    char rel[IFNAME_MAX + 40];
-    int64_t v = 0;
-    snprintf(rel, sizeof(rel), "/sys/class/net/%s/speed", name);
-    if (procfile_read_i64(root, rel, &v) != 0 || v <= 0)
+    char buf[64];
+    uint64_t v = 0;
+    long len = read_attr(root, d->name, "speed", &d->speed_fd, buf, sizeof(buf));
+    if (len <= 0 || buf[0] == '-' || parse_u64n(buf, (size_t)len, &v) != 0 || v > INT64_MAX)
         return 0;
-    return v;
+    return (int64_t)v;
 }
 
 /* The columns of /proc/net/dev not in the kept set, and their metrics. */
@@ -268,7 +274,7 @@ int proc_netdev_parse(netdev_state_t *s, const char *root, char *buf, size_t len
         netdev_prev_t *d = slot_for(s, name);
         if (d->seen)
             continue;
-        int64_t mbps = link_mbps(root, name);
+        int64_t mbps = link_mbps(root, d);
         emit_counters(name, v, all, b);
         if (mbps > 0) {
             omega_label_t l[1] = {{"interface", name}};

@@ -114,6 +114,9 @@ int procfile_pread(int *fd, const char *root, const char *rel, char *buf, size_t
             else if (r > 0)
                 got += (size_t)r;
         }
+        if (r < 0 && errno == EINVAL) /* sysfs: no value now (carrier of a down link) */
+            return omega_error_set(err, OMEGA_EIO, "cannot read %s%s: %s", root, rel,
+                                   strerror_r(EINVAL, ebuf, sizeof(ebuf)));
         if (r < 0) { /* a descriptor gone stale: reopen once */
             int saved = errno;
             close(*fd);

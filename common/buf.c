@@ -56,6 +56,20 @@ void omega_buf_puts(omega_buf_t *b, const char *s)
     omega_buf_append(b, s, strlen(s));
 }
 
+void omega_buf_put_i64(omega_buf_t *b, long long n)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp);
+    unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (n < 0)
+        tmp[--i] = '-';
+    omega_buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
 void omega_buf_printf(omega_buf_t *b, const char *fmt, ...)
 {
     va_list ap;
@@ -120,52 +134,6 @@ void omega_buf_json_str(omega_buf_t *b, const char *str, size_t n)
     }
     omega_buf_append(b, s + run, n - run);
     omega_buf_append(b, "\"", 1);
-}
-
-char *omega_format_double(double v, char *buf, size_t len)
-{
-    if (isnan(v)) {
-        snprintf(buf, len, "NaN");
-    } else if (isinf(v)) {
-        snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
-    } else {
-        if (v == (double)(long long)v && fabs(v) < 1e15 && (v != 0 || !signbit(v))) {
-            snprintf(buf, len, "%lld", (long long)v); /* integers: exact, no search */
-            return buf;
-        }
-        /* Shortest round trip: a value with k <= 15 significant digits prints as those
-         * digits at precision 15 (%g drops the padding zeros), so at most three tries. */
-        int prec;
-        /* subnormals carry fewer digits: search them from one digit up */
-        for (prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
-            snprintf(buf, len, "%.*g", prec, v);
-            if (strtod(buf, NULL) == v)
-                break;
-        }
-        if (prec > 17)
-            prec = 17;
-        if (prec == 15 && fabs(v) >= DBL_MIN) { /* the digit count actually used, for the decimal form below */
-            prec = 0;
-            for (const char *c = buf; *c && *c != 'e'; c++)
-                prec += *c >= '0' && *c <= '9';
-            for (const char *c = buf; *c == '-' || *c == '0' || *c == '.'; c++)
-                prec -= *c == '0';
-        }
-        /* %g switches to an exponent as soon as the digits run out ("9e+01" for 90);
-         * people read plain decimals better, so use them from 1e-5 up to 1e15, keeping the
-         * shortest digit count found above. The upper bound keeps integer-looking output
-         * below 2^53, which every JSON parser (jansson's int64 included) reads exactly. */
-        double mag = fabs(v);
-        if (v != 0 && mag >= 1e-5 && mag < 1e15 && strchr(buf, 'e')) {
-            int exp10 = (int)floor(log10(mag));
-            int decimals = prec - 1 - exp10;
-            char tmp[64];
-            snprintf(tmp, sizeof(tmp), "%.*f", decimals > 0 ? decimals : 0, v);
-            if (strtod(tmp, NULL) == v && strlen(tmp) < len)
-                memcpy(buf, tmp, strlen(tmp) + 1);
-        }
-    }
-    return buf;
 }
 
 void omega_buf_json_num(omega_buf_t *b, double v)

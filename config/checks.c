@@ -352,24 +352,56 @@ static int check_template_name(const char *v, char *msg, size_t len)
     return 0;
 }
 
-int cfg_placeholders_check(const char *text, char *msg, size_t msglen)
+static int placeholder_in(const char *const *list, const char *p, size_t n)
 {
-    for (const char *p = strchr(text, '{'); p; p = strchr(p + 1, '{')) {
-        size_t n = strspn(p + 1, "abcdefghijklmnopqrstuvwxyz_");
-        if (n == 0 || p[1 + n] != '}')
-            continue; /* a literal brace, not a placeholder */
-        int known = 0;
-        for (size_t i = 0; cfg_placeholders[i]; i++)
-            if (strlen(cfg_placeholders[i]) == n && strncmp(cfg_placeholders[i], p + 1, n) == 0)
-                known = 1;
-        if (!known) {
-            int w = snprintf(msg, msglen,
-                             "unknown placeholder {%.*s}; known:", (int)(n > 64 ? 64 : n), p + 1);
-            for (size_t i = 0; cfg_placeholders[i] && w > 0 && (size_t)w < msglen; i++)
-                w += snprintf(msg + w, msglen - (size_t)w, "%s %s", i ? "," : "",
-                              cfg_placeholders[i]);
-            return -1;
+    for (size_t i = 0; list && list[i]; i++)
+        if (strlen(list[i]) == n && strncmp(list[i], p, n) == 0)
+            return 1;
+    return 0;
+}
+
+static int unbalanced(char brace, size_t at, char *msg, size_t msglen)
+{
+    snprintf(msg, msglen, "unbalanced '%c' at byte %zu (write '%c%c' for a literal brace)", brace,
+             at, brace, brace);
+    return -1;
+}
+
+/* "unknown placeholder {name}; known: a, b, ..." into msg. */
+static int unknown_placeholder(const char *p, size_t n, const char *const *extra, char *msg,
+                               size_t msglen)
+{
+    int w = snprintf(msg, msglen, "unknown placeholder {%.*s}; known:", (int)(n > 64 ? 64 : n), p);
+    const char *const *lists[2] = {omega_template_placeholders, extra};
+    int first = 1;
+    for (size_t l = 0; l < 2; l++)
+        for (size_t i = 0; lists[l] && lists[l][i] && w > 0 && (size_t)w < msglen; i++) {
+            w += snprintf(msg + w, msglen - (size_t)w, "%s %s", first ? "" : ",", lists[l][i]);
+            first = 0;
         }
+    return -1;
+}
+
+int omega_template_check(const char *text, const char *const *extra, char *msg, size_t msglen)
+{
+    for (size_t i = 0; text[i]; i++) {
+        if ((text[i] == '{' && text[i + 1] == '{') || (text[i] == '}' && text[i + 1] == '}')) {
+            i++;
+            continue;
+        }
+        if (text[i] == '}')
+            return unbalanced('}', i, msg, msglen);
+        if (text[i] != '{')
+            continue;
+        const char *close = strchr(text + i + 1, '}');
+        const char *open = strchr(text + i + 1, '{');
+        if (!close || (open && open < close))
+            return unbalanced('{', i, msg, msglen);
+        size_t n = (size_t)(close - text - i - 1);
+        if (!placeholder_in(omega_template_placeholders, text + i + 1, n) &&
+            !placeholder_in(extra, text + i + 1, n))
+            return unknown_placeholder(text + i + 1, n, extra, msg, msglen);
+        i += n + 1;
     }
     return 0;
 }

@@ -91,7 +91,6 @@ extern const size_t cfg_n_fields;
 extern const cfg_rule_t cfg_rules[];
 extern const size_t cfg_n_rules;
 extern const char *const cfg_severities[];
-extern const char *const cfg_placeholders[];
 const cfg_field_t *cfg_field_find(const char *path);
 size_t cfg_field_index(const cfg_field_t *f);
 void cfg_templates_default(omega_config_templates_t *t);
@@ -103,7 +102,6 @@ void cfg_env_name(const cfg_field_t *f, char *buf, size_t len);
 extern const cfg_check_t cfg_check_hostport, cfg_check_regex, cfg_check_email, cfg_check_url,
     cfg_check_e164, cfg_check_daily, cfg_check_weekly, cfg_check_monthly, cfg_check_cron,
     cfg_check_template_name;
-int cfg_placeholders_check(const char *text, char *msg, size_t msglen);
 
 /* value.c: typed access and JSON-to-field conversion */
 void *cfg_ptr(const cfg_field_t *f, const void *base);

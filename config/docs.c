@@ -242,11 +242,12 @@ static void templates(FILE *out, const omega_config_t *def)
           out);
     values_cell(out, cfg_severities, ", ");
     fputs(".\nPlaceholders, replaced when a notification is sent: ", out);
-    for (size_t i = 0; cfg_placeholders[i]; i++)
-        fprintf(out, "%s`{%s}`", i ? ", " : "", cfg_placeholders[i]);
-    fputs(". Any other\n`{name}` of lower-case letters is an error; other braces are "
-          "literal text.\n\nThe built-in templates (the specification's, one per alert "
-          "category):\n\n```json\n",
+    for (size_t i = 0; omega_template_placeholders[i]; i++)
+        fprintf(out, "%s`{%s}`", i ? ", " : "", omega_template_placeholders[i]);
+    fputs(" (a link to the dashboard's history view around the alert\ntime). `{{` and `}}` "
+          "are literal braces; any other `{name}` and any unbalanced brace is an\nerror (the "
+          "same check as the alert channels' templates).\n\nThe built-in templates (the "
+          "specification's, one per alert category):\n\n```json\n",
           out);
     fprintf(out, "%s\n```\n\n", text);
     free(text);

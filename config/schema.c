@@ -79,10 +79,10 @@ static const char *const roles[] = {"viewer", "developer", "analyst", "admin", "
 static const char *const audit_events[] = {"access", "modification", "deletion", "export", NULL};
 static const char *const compliance[] = {"gdpr", "ccpa", "hipaa", "none", NULL};
 const char *const cfg_severities[] = {"warning", "critical", "emergency", NULL};
-/* The specification's placeholders, then the alert engine's extras. */
-const char *const cfg_placeholders[] = {
-    "metric_name",        "current_value", "threshold", "severity", "timestamp", "description",
-    "recommended_action", "labels",        "alert",     "status",   NULL};
+/* The specification's placeholders, then the alert engine's extras (config.h). */
+const char *const omega_template_placeholders[] = {
+    "metric_name",        "current_value", "threshold", "severity", "timestamp",     "description",
+    "recommended_action", "labels",        "alert",     "status",   "dashboard_url", NULL};
 
 const cfg_field_t cfg_fields[] = {
     OBJ("server", "The HTTP/WebSocket server: address, files, limits and TLS."),
@@ -107,7 +107,19 @@ const cfg_field_t cfg_fields[] = {
     INT(server.live_max_clients, 1, 65536, "256", "clients",
         "Most live (WebSocket) clients connected at once; more are refused."),
     INT(server.live_queue_limit, 1, 65536, "64", "frames",
-        "Frames queued for one live client before that slow client is disconnected."),
+        "Frames waiting to be sent to one live client. When a new frame finds the queue full "
+        "the oldest queued frame is dropped and the client's next message is a lag frame "
+        "{\"type\":\"lag\",\"dropped\":N}; the socket stays open. Only a client whose queue "
+        "overflows after it has taken no frame for 10 s, with its socket buffers full, is "
+        "disconnected (it stopped reading). Ingestion and other clients never wait."),
+    DUR(server.live_ping_interval, SEC(1), HOUR(1), "30s", "s",
+        "A live client that has not answered a WebSocket ping (or connected) for this long is "
+        "sent a ping; browsers answer pings by themselves. Whole seconds (rounded up)."),
+    DUR(server.live_idle_timeout, SEC(2), HOUR(1), "60s", "s",
+        "A live client that has not answered a ping (or connected) for this long is "
+        "disconnected: a dead peer or one that stopped reading. Must be greater than "
+        "live_ping_interval. Whole seconds (rounded up). Sockets that never authenticate are "
+        "closed after 5 s regardless."),
     OBJ("server.tls", "HTTPS and WSS. Certificate and key are PEM files."),
     BOOL(server.tls.enabled, "false", "Serve HTTPS/WSS instead of plain HTTP/WS."),
     STR(server.tls.cert, 0, CFG_STR_MAX, "", NULL,
@@ -358,6 +370,11 @@ const cfg_field_t cfg_fields[] = {
         "the data keys; empty means <data_dir>/master.key, generated on first start. "
         "OMEGA_MASTER_KEY (the key itself) takes precedence. Keep it apart from the data "
         "directory and its backups."),
+    SLIST(security.sensitive_metrics, 256, "", &cfg_check_regex,
+          "Metrics whose stored series are encrypted with the data keys (needs "
+          "enable_encryption): POSIX extended regular expressions, each matched against the "
+          "whole metric name like PromQL's =~ (\"secret_.*\", \"billing_(cost|card)\"). Empty "
+          "means none."),
     DUR(security.session_ttl, MINS(1), DAY(30), "12h", "s",
         "Lifetime of a login session token (our extension)."),
     OBJ("security.access_control", "Role-based access control."),
@@ -377,6 +394,11 @@ const cfg_field_t cfg_fields[] = {
     BOOL(security.privacy_settings.enable_pii_detection, "true",
          "Detect personal data (e-mail addresses, phone numbers) in label values."),
     BOOL(security.privacy_settings.data_masking, "true", "Mask detected personal data in output."),
+    SLIST(security.privacy_settings.free_text_labels, 64, "", NULL,
+          "Label names whose values are free text. With data_masking on, e-mail addresses, "
+          "IPv4/IPv6 addresses, phone numbers, payment card numbers and the user name in "
+          "home-directory paths in these labels' values are replaced by placeholders "
+          "([EMAIL], [IPV4], ...) when samples are ingested: only the masked value is stored."),
     ENUM(security.privacy_settings.retention_compliance, compliance, "gdpr",
          "Regulation whose retention and erasure rules apply."),
     BOOL(security.privacy_settings.user_consent_required, "true",
@@ -395,6 +417,7 @@ const cfg_rule_t cfg_rules[] = {
     {"retention.hourly_aggregates_retention", "retention.daily_aggregates_retention", 0, 1},
     {"retention.daily_aggregates_retention", "retention.weekly_aggregates_retention", 0, 1},
     {"retention.weekly_aggregates_retention", "retention.monthly_aggregates_retention", 0, 1},
+    {"server.live_ping_interval", "server.live_idle_timeout", 1, 0},
 };
 const size_t cfg_n_rules = sizeof(cfg_rules) / sizeof(cfg_rules[0]);
 

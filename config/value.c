@@ -399,7 +399,7 @@ static int template_text(cfg_ctx_t *c, json_t *v, size_t max, int one_line, char
         free(s);
         return -1;
     }
-    if (cfg_placeholders_check(s, msg, sizeof(msg)) != 0) {
+    if (omega_template_check(s, NULL, msg, sizeof(msg)) != 0) {
         cfg_report(c, "%s", msg);
         free(s);
         return -1;

@@ -139,6 +139,17 @@ const omega_point_t *omega_ingest_batch_points(omega_ingest_batch_t *b, size_t *
     return b->points;
 }
 
+void omega_ingest_batch_rewrite_labels(omega_ingest_batch_t *b, omega_ingest_label_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < b->nl; i++) {
+        char *v = fn(ctx, b->labels[i].name, b->labels[i].value);
+        if (v) {
+            b->labels[i].value = batch_strdup(b, v, strlen(v));
+            free(v);
+        }
+    }
+}
+
 size_t omega_ingest_batch_origin(const omega_ingest_batch_t *b, size_t i)
 {
     return i < b->n ? b->origin[i] : 0;

@@ -45,12 +45,12 @@ const func_def_t *query_func_lookup(const char *name, size_t len)
  * boundaries when the data comes within 1.1 average intervals of them, never below zero
  * for counters. */
 static int extrapolated(const omega_sample_t *w, size_t n, int64_t range_start, int64_t range_end,
-                        int64_t range_ms, int counter, int rate, double *out)
+                        int64_t range_ms, int counter, int rate, int resets, double *out)
 {
     if (n < 2)
         return 0;
     double result = w[n - 1].value - w[0].value;
-    if (counter) {
+    if (counter && resets) {
         double prev = w[0].value;
         for (size_t i = 1; i < n; i++) {
             if (w[i].value < prev)
@@ -120,6 +120,13 @@ static double over_time(func_id_t f, const omega_sample_t *w, size_t n)
     double acc = w[0].value;
     switch (f) {
     case F_AVG_OT: {
+        /* A plain sum divided once when it stays finite (within a few ulps of 2.42's
+         * running mean); the running mean, which cannot overflow, when it does not. */
+        double sum = 0;
+        for (size_t i = 0; i < n; i++)
+            sum += w[i].value;
+        if (isfinite(sum))
+            return sum / (double)n;
         double mean = 0, count = 0;
         for (size_t i = 0; i < n; i++) {
             double v = w[i].value;
@@ -192,17 +199,17 @@ static int has_buckets(const point_agg_t *a, size_t n)
 /* One step of a range function over window w (n >= 0 samples, a NULL or their aggregates);
  * 1 when it yields a value. */
 static int range_step(const node_t *call, const omega_sample_t *w, const point_agg_t *a, size_t n,
-                      int64_t t, int64_t ref, double param, double *out)
+                      int64_t t, int64_t ref, double param, int resets, double *out)
 {
     const node_t *m = call->func->id == F_QUANTILE_OT ? call->args[1] : call->args[0];
     int64_t rs = ref - m->range_ms;
     switch (call->func->id) {
     case F_RATE:
-        return extrapolated(w, n, rs, ref, m->range_ms, 1, 1, out);
+        return extrapolated(w, n, rs, ref, m->range_ms, 1, 1, resets, out);
     case F_INCREASE:
-        return extrapolated(w, n, rs, ref, m->range_ms, 1, 0, out);
+        return extrapolated(w, n, rs, ref, m->range_ms, 1, 0, resets, out);
     case F_DELTA:
-        return extrapolated(w, n, rs, ref, m->range_ms, 0, 0, out);
+        return extrapolated(w, n, rs, ref, m->range_ms, 0, 0, 0, out);
     case F_IRATE:
         return irate(w, n, out);
     case F_DERIV:
@@ -243,8 +250,15 @@ static int range_step(const node_t *call, const omega_sample_t *w, const point_a
  * aggregates parallel. Returns the samples left. */
 static size_t drop_stale(omega_sample_t *s, point_agg_t *a, size_t n)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    for (; i < n; i++) { /* most series hold none: find the first before moving anything */
+        uint64_t bits;
+        memcpy(&bits, &s[i].value, sizeof(bits));
+        if (bits == 0x7ff0000000000002ULL && (!a || a[i].res_ms == 0))
+            break;
+    }
+    size_t o = i;
+    for (; i < n; i++) {
         uint64_t bits;
         memcpy(&bits, &s[i].value, sizeof(bits));
         if (bits == 0x7ff0000000000002ULL && (!a || a[i].res_ms == 0))
@@ -296,6 +310,10 @@ static int eval_range_func(evaluator_t *ev, const node_t *n, qvalue_t *out)
         if (n->func->id != F_LAST_OT)
             lset_drop(&lbl, "__name__");
         qseries_t *s = qvalue_add_series(ev, out, lbl, &rc);
+        /* A series without a counter reset (most) skips the per-window reset scan. */
+        int resets = 0;
+        for (size_t k = 1; !resets && k < raw[i].n; k++)
+            resets = raw[i].samples[k].value < raw[i].samples[k - 1].value;
         size_t lo = 0, hi = 0;
         for (size_t st = 0; s && st < ev->n_steps; st++) {
             int64_t t = ev_time(ev, st), ref = t - m->offset_ms;
@@ -307,7 +325,8 @@ static int eval_range_func(evaluator_t *ev, const node_t *n, qvalue_t *out)
             double p = param.scalar ? param.scalar[st] : 0;
             const point_agg_t *a = raw[i].agg ? raw[i].agg + lo : NULL;
             s->has[st] =
-                (uint8_t)range_step(n, raw[i].samples + lo, a, hi - lo, t, ref, p, &s->val[st]);
+                (uint8_t)range_step(n, raw[i].samples + lo, a, hi - lo, t, ref, p, resets,
+                                    &s->val[st]);
         }
     }
     raw_series_free(raw, nr);

@@ -38,7 +38,7 @@ static int collect_one(omega_tsdb_t *db, const omega_matcher_t *m, size_t nm, in
 {
     if (start == 0 && end == 0)
         return omega_tsdb_series_match(db, m, nm, on_series, c, err);
-    return omega_tsdb_select(db, m, nm, start, end ? end : INT64_MAX, on_series, c, err);
+    return omega_tsdb_series_active(db, m, nm, start, end ? end : INT64_MAX, on_series, c, err);
 }
 
 static int collect(omega_tsdb_t *db, const char *const *match, size_t n_match, int64_t start,

@@ -19,13 +19,14 @@ typedef struct tpoint {
     point_agg_t a;      /* aggregates */
 } tpoint_t;
 
-/* One series of one source. */
+/* One series of one source: raw samples (rank 0) as they are, buckets as points. */
 typedef struct tseries {
-    uint64_t id; /* series id */
-    int rank;    /* 0 raw, 1.. coarser tiers in merge order */
-    lset_t lbl;  /* labels */
-    tpoint_t *p; /* points ascending */
-    size_t n;    /* entries in p */
+    uint64_t id;         /* series id */
+    int rank;            /* 0 raw, 1.. coarser tiers in merge order */
+    lset_t lbl;          /* labels */
+    tpoint_t *p;         /* points ascending (buckets, or raw samples once merged) */
+    omega_sample_t *raw; /* raw samples ascending while p is NULL (rank 0) */
+    size_t n;            /* entries in p or raw */
 } tseries_t;
 
 typedef struct tcollect {
@@ -85,7 +86,8 @@ static tseries_t *collect_add(tcollect_t *c, const omega_series_t *s, size_t n, 
     t->id = s->id;
     t->rank = c->rank;
     t->lbl = lset_from_series(s);
-    t->p = omega_malloc((n ? n : 1) * sizeof(tpoint_t));
+    t->p = NULL;
+    t->raw = NULL;
     t->n = n;
     return t;
 }
@@ -94,11 +96,44 @@ static int on_raw(void *ctx, const omega_series_t *s, const omega_sample_t *samp
 {
     int rc;
     tseries_t *t = collect_add(ctx, s, n, &rc);
-    for (size_t i = 0; t && i < n; i++) {
-        double v = samples[i].value;
-        t->p[i] = (tpoint_t){samples[i].ts_ms, samples[i].ts_ms + 1, samples[i], {v, v, v, 1, 0}};
+    if (t) {
+        t->raw = omega_malloc((n ? n : 1) * sizeof(*samples));
+        memcpy(t->raw, samples, n * sizeof(*samples));
     }
     return rc;
+}
+
+/* Turn raw samples into points (each its own one-sample span) for a general merge. */
+static void raw_to_points(tseries_t *t)
+{
+    if (!t->raw)
+        return;
+    t->p = omega_malloc((t->n ? t->n : 1) * sizeof(tpoint_t));
+    for (size_t i = 0; i < t->n; i++) {
+        double v = t->raw[i].value;
+        t->p[i] = (tpoint_t){t->raw[i].ts_ms, t->raw[i].ts_ms + 1, t->raw[i], {v, v, v, 1, 0}};
+    }
+    free(t->raw);
+    t->raw = NULL;
+}
+
+/* Whether every bucket of coarse holds at least as many of the raw samples as its count:
+ * then merging changes nothing (the raw samples serve every bucket). */
+static int raw_covers(const tseries_t *fine, const tseries_t *coarse)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < coarse->n; i++) {
+        const tpoint_t *b = &coarse->p[i];
+        while (j < fine->n && fine->raw[j].ts_ms < b->start)
+            j++;
+        size_t k = j;
+        while (k < fine->n && fine->raw[k].ts_ms < b->end)
+            k++;
+        if ((uint64_t)(k - j) < b->a.count)
+            return 0;
+        j = k;
+    }
+    return 1;
 }
 
 static int on_buckets(void *ctx, const omega_series_t *s, const omega_tsdb_bucket_t *b, size_t n)
@@ -107,6 +142,8 @@ static int on_buckets(void *ctx, const omega_series_t *s, const omega_tsdb_bucke
     int rc;
     tseries_t *t = collect_add(c, s, n, &rc);
     int64_t res = tier_res(c->tier);
+    if (t)
+        t->p = omega_malloc((n ? n : 1) * sizeof(tpoint_t));
     for (size_t i = 0; t && i < n; i++)
         t->p[i] = (tpoint_t){b[i].start_ms,
                              bucket_end(c->tier, b[i].start_ms),
@@ -119,7 +156,9 @@ static void tseries_free(tseries_t *t)
 {
     lset_free(&t->lbl);
     free(t->p);
+    free(t->raw);
     t->p = NULL;
+    t->raw = NULL;
 }
 
 /* Fine points inside a coarse bucket replace it when they hold at least its samples
@@ -160,7 +199,10 @@ static int cmp_tseries(const void *a, const void *b)
     return x->rank - y->rank;
 }
 
-/* Merge every source of each series (sorted by id, then finest first) into out. */
+/* Merge every source of each series (sorted by id, then finest first) into out. Raw
+ * samples stay as they are while they serve every bucket of the coarser sources (the
+ * common case within raw retention: the answer is then a plain raw series, evaluated
+ * without aggregates); the first bucket they cannot serve turns them into points. */
 static void merge_sources(tcollect_t *c, raw_series_t **out, size_t *n)
 {
     if (c->n > 1)
@@ -170,7 +212,10 @@ static void merge_sources(tcollect_t *c, raw_series_t **out, size_t *n)
     for (size_t i = 0; i < c->n;) {
         tseries_t *cur = &c->v[i++];
         for (; i < c->n && c->v[i].id == cur->id; i++) {
-            merge_into(cur, &c->v[i]);
+            if (!(cur->raw && raw_covers(cur, &c->v[i]))) {
+                raw_to_points(cur);
+                merge_into(cur, &c->v[i]);
+            }
             tseries_free(&c->v[i]);
         }
         if (cur->n == 0) {
@@ -180,6 +225,11 @@ static void merge_sources(tcollect_t *c, raw_series_t **out, size_t *n)
         raw_series_t *d = &r[nr++];
         d->lbl = cur->lbl;
         d->n = cur->n;
+        if (cur->raw) {
+            d->samples = cur->raw;
+            d->agg = NULL;
+            continue;
+        }
         d->samples = omega_malloc(cur->n * sizeof(omega_sample_t));
         d->agg = omega_malloc(cur->n * sizeof(point_agg_t));
         for (size_t k = 0; k < cur->n; k++) {

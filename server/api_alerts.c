@@ -102,6 +102,27 @@ static http_response_t *h_rule_put(app_t *app, const http_request_t *req,
     return changed(app, req, who, "alert.rule.update", rc, 200, out, &err);
 }
 
+static http_response_t *h_rule_patch(app_t *app, const http_request_t *req,
+                                     const omega_principal_t *who)
+{
+    ENGINE_OR_503(app);
+    omega_error_t err = {0};
+    char *out = NULL;
+    int rc = omega_alert_rule_patch(app->alerts, req->params[0], req->body, &out, &err);
+    return changed(app, req, who, "alert.rule.update", rc, 200, out, &err);
+}
+
+/* A built-in rule back to the configuration's version. */
+static http_response_t *h_rule_reset(app_t *app, const http_request_t *req,
+                                     const omega_principal_t *who)
+{
+    ENGINE_OR_503(app);
+    omega_error_t err = {0};
+    char *out = NULL;
+    int rc = omega_alert_rule_reset(app->alerts, req->params[0], &out, &err);
+    return changed(app, req, who, "alert.rule.reset", rc, 200, out, &err);
+}
+
 static http_response_t *h_rule_delete(app_t *app, const http_request_t *req,
                                       const omega_principal_t *who)
 {
@@ -243,6 +264,8 @@ static const route_t routes[] = {
     {"POST", "/api/v1/alerts/rules", PERM_ADMIN, h_rule_create},
     {"GET", "/api/v1/alerts/rules/*", PERM_READ, h_rule_get},
     {"PUT", "/api/v1/alerts/rules/*", PERM_ADMIN, h_rule_put},
+    {"PATCH", "/api/v1/alerts/rules/*", PERM_ADMIN, h_rule_patch},
+    {"DELETE", "/api/v1/alerts/rules/*/override", PERM_ADMIN, h_rule_reset},
     {"DELETE", "/api/v1/alerts/rules/*", PERM_ADMIN, h_rule_delete},
     {"GET", "/api/v1/alerts/silences", PERM_READ, h_silences},
     {"POST", "/api/v1/alerts/silences", PERM_ACK, h_silence_create},

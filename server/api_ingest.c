@@ -68,10 +68,24 @@ static void origin_text(const omega_ingest_batch_t *b, size_t i, int lines, char
         snprintf(buf, len, "[%zu]", o);
 }
 
-/* Check against the definitions, then one atomic write. NULL on success. */
+/* security.privacy_settings: with data_masking on, personal data in the values of the
+ * free_text_labels is masked before anything is stored (auth's masker, ingest's hook). */
+static void mask_free_text(const app_t *app, omega_ingest_batch_t *b)
+{
+    const omega_config_t *cfg = app->cfg;
+    const omega_strlist_t *l = &cfg->security.privacy_settings.free_text_labels;
+    if (!cfg->security.privacy_settings.data_masking || l->n == 0)
+        return;
+    omega_pii_labels_t pl = {(const char *const *)l->items, l->n, OMEGA_PII_ALL};
+    omega_ingest_batch_rewrite_labels(b, omega_pii_label_cb, &pl);
+}
+
+/* Mask free-text labels, check against the definitions, then one atomic write. NULL on
+ * success. */
 static http_response_t *store(app_t *app, omega_ingest_batch_t *b, int lines, size_t *stored)
 {
     size_t n, bad = 0;
+    mask_free_text(app, b);
     const omega_point_t *pts = omega_ingest_batch_points(b, &n);
     *stored = 0;
     if (n == 0)

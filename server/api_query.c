@@ -156,57 +156,28 @@ static http_response_t *duration_param(const params_t *p, const char *name, int6
 
 /* ---- JSON encoding ---- */
 
-/* Go's strconv.FormatFloat(v, 'f', -1, 64): shortest round-trip digits, never an exponent. */
+/* Sample values as Prometheus writes them: a JSON string of Go's FormatFloat(v, 'f', -1). */
 static void put_value(omega_buf_t *b, double v)
 {
-    if (isnan(v) || isinf(v)) {
-        omega_buf_puts(b, isnan(v) ? "\"NaN\"" : v > 0 ? "\"+Inf\"" : "\"-Inf\"");
-        return;
-    }
-    char e[40];
-    int prec = 1;
-    for (; prec < 17; prec++) {
-        snprintf(e, sizeof(e), "%.*e", prec - 1, v);
-        if (strtod(e, NULL) == v)
-            break;
-    }
-    snprintf(e, sizeof(e), "%.*e", prec - 1, v);
-    char digits[24];
-    size_t nd = 0;
-    const char *s = e;
-    int neg = *s == '-';
-    if (neg)
-        s++;
-    for (; *s && *s != 'e'; s++)
-        if (isdigit((unsigned char)*s))
-            digits[nd++] = *s;
-    int exp = atoi(s + 1);
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
-    omega_buf_puts(b, neg ? "\"-" : "\"");
-    if (exp < 0) {
-        omega_buf_puts(b, "0.");
-        for (int i = 0; i < -exp - 1; i++)
-            omega_buf_puts(b, "0");
-        omega_buf_append(b, digits, nd);
-    } else if ((size_t)exp + 1 >= nd) {
-        omega_buf_append(b, digits, nd);
-        for (size_t i = nd; i < (size_t)exp + 1; i++)
-            omega_buf_puts(b, "0");
-    } else {
-        omega_buf_append(b, digits, (size_t)exp + 1);
-        omega_buf_puts(b, ".");
-        omega_buf_append(b, digits + exp + 1, nd - (size_t)exp - 1);
-    }
-    omega_buf_puts(b, "\"");
+    char text[400];
+    size_t n = omega_format_plain(v, text);
+    omega_buf_append(b, "\"", 1);
+    omega_buf_append(b, text, n);
+    omega_buf_append(b, "\"", 1);
 }
 
 /* Prometheus' timestamp: seconds, with ".mmm" only when there are milliseconds. */
 static void put_ts(omega_buf_t *b, int64_t ts)
 {
-    omega_buf_printf(b, "%s%lld", ts < 0 ? "-" : "", (long long)(llabs(ts) / 1000));
-    if (llabs(ts) % 1000)
-        omega_buf_printf(b, ".%03lld", (long long)(llabs(ts) % 1000));
+    long long ms = llabs(ts);
+    if (ts < 0)
+        omega_buf_append(b, "-", 1);
+    omega_buf_put_i64(b, ms / 1000);
+    if (ms % 1000) {
+        char frac[5] = {'.', (char)('0' + ms % 1000 / 100), (char)('0' + ms % 100 / 10),
+                        (char)('0' + ms % 10), 0};
+        omega_buf_append(b, frac, 4);
+    }
 }
 
 static void put_point(omega_buf_t *b, int64_t ts, double v)

@@ -31,16 +31,16 @@ static json_t *status_json(app_t *app)
     omega_key_status_t st;
     omega_auth_key_status(app->auth, &st);
     char interval[32];
-    return json_pack("{s:b, s:s, s:i, s:o, s:i, s:o, s:o, s:b, s:I}", "enabled", st.enabled,
-                     "algorithm", "AES-256-GCM", "current_version", (int)st.current_version,
-                     "current_created_at", time_or_null(st.current_created_ms), "versions_held",
-                     (int)st.versions_held, "rotation_interval",
-                     st.rotation_interval_ms > 0
-                         ? json_string(omega_duration_format(st.rotation_interval_ms, interval,
-                                                             sizeof(interval)))
-                         : json_null(),
-                     "next_rotation_at", time_or_null(st.next_rotation_ms), "reencrypting",
-                     st.reencrypting, "resealed_total", (json_int_t)st.resealed_total);
+    return json_pack(
+        "{s:b, s:s, s:i, s:o, s:i, s:I, s:o, s:o, s:b, s:I}", "enabled", st.enabled, "algorithm",
+        "AES-256-GCM", "current_version", (int)st.current_version, "current_created_at",
+        time_or_null(st.current_created_ms), "versions_held", (int)st.versions_held,
+        "versions_pinned", (json_int_t)st.versions_pinned, "rotation_interval",
+        st.rotation_interval_ms > 0 ? json_string(omega_duration_format(st.rotation_interval_ms,
+                                                                        interval, sizeof(interval)))
+                                    : json_null(),
+        "next_rotation_at", time_or_null(st.next_rotation_ms), "reencrypting", st.reencrypting,
+        "resealed_total", (json_int_t)st.resealed_total);
 }
 
 static http_response_t *h_rotate(app_t *app, const http_request_t *req,

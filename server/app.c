@@ -135,6 +135,28 @@ static int open_storage(app_t *app)
     return 0;
 }
 
+/* Encryption at rest of security.sensitive_metrics: auth's blob cipher seals those series'
+ * samples in storage (docs/storage.md). Attached even with encryption off, so values sealed
+ * earlier stay readable; the patterns only with it on. */
+int app_storage_cipher(const omega_config_t *cfg, omega_tsdb_t *db, omega_auth_t *auth)
+{
+    const omega_config_security_t *sec = &cfg->security;
+    omega_tsdb_cipher_t c = {auth, omega_auth_blob_seal, omega_auth_blob_open,
+                             OMEGA_AUTH_BLOB_OVERHEAD};
+    size_t n = sec->enable_encryption ? sec->sensitive_metrics.n : 0;
+    if (!sec->enable_encryption && sec->sensitive_metrics.n)
+        omega_log_warn("security.sensitive_metrics is set but security.enable_encryption is "
+                       "off: those series are stored in clear");
+    omega_error_t err;
+    omega_error_clear(&err);
+    if (omega_tsdb_cipher_attach(db, &c, (const char *const *)sec->sensitive_metrics.items, n,
+                                 &err) != 0) {
+        omega_log_error("cannot set up encryption at rest of sensitive metrics: %s", err.message);
+        return -1;
+    }
+    return 0;
+}
+
 static int open_auth(app_t *app)
 {
     omega_auth_options_t ao;
@@ -146,7 +168,9 @@ static int open_auth(app_t *app)
         omega_log_error("cannot start authentication: %s", err.message);
         return -1;
     }
-    const char *env_pw = getenv("OMEGA_ADMIN_PASSWORD");
+    if (app_storage_cipher(app->cfg, app->db, app->auth) != 0)
+        return -1;
+    const char *env_pw = app_admin_password_env(); /* OMEGA_ADMIN_PASSWORD */
     char generated[64] = "";
     int created = 0;
     if (omega_auth_bootstrap(app->auth, env_pw, generated, sizeof(generated), &created, &err)) {
@@ -422,6 +446,7 @@ static void stop_all(app_t *app, collect_state_t *cs)
     omega_collector_destroy(cs->collector[1]);
     omega_alert_destroy(app->alerts);
     omega_analytics_destroy(app->analytics);
+    omega_tsdb_cipher_detach(app->db); /* seals what it must while auth is alive */
     omega_auth_destroy(app->auth);
     omega_tsdb_close(app->db);
     omega_config_destroy(app->cfg);

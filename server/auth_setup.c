@@ -8,6 +8,7 @@
 
 #include "omega/log.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,34 @@ static unsigned role_mask(const omega_strlist_t *l)
     return m;
 }
 
+/* Secrets given through the environment, taken out of it once for the process's life. */
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+static char *env_master_key;     /* OMEGA_MASTER_KEY */
+static char *env_admin_password; /* OMEGA_ADMIN_PASSWORD */
+
+static void env_take(void)
+{
+    env_master_key = omega_auth_env_take("OMEGA_MASTER_KEY");
+    env_admin_password = omega_auth_env_take("OMEGA_ADMIN_PASSWORD");
+}
+
+void app_env_secrets_take(void)
+{
+    pthread_once(&env_once, env_take);
+}
+
+const char *app_master_key_env(void)
+{
+    app_env_secrets_take();
+    return env_master_key;
+}
+
+const char *app_admin_password_env(void)
+{
+    app_env_secrets_take();
+    return env_admin_password;
+}
+
 void app_auth_options(const omega_config_t *cfg, omega_auth_options_t *o)
 {
     const omega_config_security_t *s = &cfg->security;
@@ -37,7 +66,7 @@ void app_auth_options(const omega_config_t *cfg, omega_auth_options_t *o)
     o->audit_retention_ms = s->audit_logging.audit_log_retention_ms;
     o->rbac = s->access_control.enable_rbac;
     o->encrypt = s->enable_encryption;
-    o->master_key = getenv("OMEGA_MASTER_KEY"); /* the key itself; never in the config file */
+    o->master_key = app_master_key_env(); /* the key itself; never in the config file */
     o->master_key_file = s->master_key_file;
     o->data_dir = cfg->server.data_dir;
     o->key_rotation_interval_ms = s->key_rotation_interval_ms;

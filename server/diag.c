@@ -38,16 +38,13 @@ static int check_chunks(omega_tsdb_t *db, FILE *out)
     return rc != 0;
 }
 
-/* Check the audit chain; returns 0 intact, 1 damaged, 2 unreadable. */
-static int check_audit(omega_tsdb_t *db, const omega_config_t *cfg, FILE *out)
+/* Check the audit chain; returns 0 intact, 1 damaged, 2 unreadable (auth NULL). */
+static int check_audit(omega_auth_t *auth, const char *why, FILE *out)
 {
-    omega_auth_options_t ao;
-    app_auth_options(cfg, &ao);
     omega_error_t err;
     omega_error_clear(&err);
-    omega_auth_t *auth = omega_auth_create(db, &ao, &err);
     if (!auth) {
-        fprintf(out, "audit: cannot open: %s\n", err.message);
+        fprintf(out, "audit: cannot open: %s\n", why);
         return 2;
     }
     size_t checked = 0;
@@ -55,7 +52,6 @@ static int check_audit(omega_tsdb_t *db, const omega_config_t *cfg, FILE *out)
     fprintf(out, "audit: %zu entries checked, chain %s\n", checked, rc == 0 ? "intact" : "BROKEN");
     if (rc != 0)
         fprintf(out, "audit: %s\n", err.message);
-    omega_auth_destroy(auth);
     return rc != 0;
 }
 
@@ -73,8 +69,16 @@ int omega_server_data_integrity(omega_config_t *cfg, FILE *out)
                 o.data_dir, err.message);
         return 2;
     }
+    /* auth first: sealed chunks of sensitive series are checked through its cipher */
+    omega_auth_options_t ao;
+    app_auth_options(cfg, &ao);
+    omega_auth_t *auth = omega_auth_create(db, &ao, &err);
+    if (auth)
+        app_storage_cipher(cfg, db, auth);
     int chunks = check_chunks(db, out);
-    int audit = check_audit(db, cfg, out);
+    int audit = check_audit(auth, err.message, out);
+    omega_tsdb_cipher_detach(db);
+    omega_auth_destroy(auth);
     omega_tsdb_close(db);
     int rc = audit == 2 ? 2 : (chunks || audit);
     fprintf(out, "data integrity: %s\n", rc == 0 ? "OK" : rc == 1 ? "DAMAGE FOUND" : "UNCHECKED");

@@ -393,7 +393,12 @@ static void setup_mounts(app_t *app)
     mount_web.def = "index.html";
     mount_web.origin_protocol = LWSMPRO_FILE;
     mount_web.extra_mimetypes = &mime_mjs;
-    mount_web.cache_max_age = 0;
+    /* "must-revalidate, private, max-age=1" with the file's ETag: a reload (team screens,
+     * kiosk reconnects) gets 304s and Chromium reuses its compiled code of Chart.js and the
+     * modules, yet an upgraded file is picked up at once. */
+    mount_web.cache_max_age = 1;
+    mount_web.cache_reusable = 1;
+    mount_web.cache_revalidate = 1;
 
     memset(&mount_api, 0, sizeof(mount_api));
     mount_api.mount_next = &mount_web;
@@ -485,6 +490,28 @@ static int setup_tls(const app_t *app, struct lws_context_creation_info *info, o
     return 0;
 }
 
+/* WebSocket keep-alive (the vhost's idle policy; lws applies it to WebSocket and HTTP/2
+ * connections, not to HTTP/1 keep-alive, which timeout_secs covers): a ping once a
+ * connection has shown no proof of life (a pong; the upgrade counts) for
+ * server.live_ping_interval, the connection closed at server.live_idle_timeout. */
+static lws_retry_bo_t idle_policy;
+
+static uint16_t whole_secs(int64_t ms)
+{
+    int64_t s = (ms + 999) / 1000;
+    return (uint16_t)(s < 1 ? 1 : s > 65534 ? 65534 : s);
+}
+
+static void setup_idle_policy(const omega_config_server_t *s)
+{
+    memset(&idle_policy, 0, sizeof(idle_policy));
+    idle_policy.secs_since_valid_ping = whole_secs(s->live_ping_interval_ms);
+    idle_policy.secs_since_valid_hangup = whole_secs(s->live_idle_timeout_ms);
+    /* The config insists on ping < idle; rounding to seconds may make them equal. */
+    if (idle_policy.secs_since_valid_hangup <= idle_policy.secs_since_valid_ping)
+        idle_policy.secs_since_valid_hangup = (uint16_t)(idle_policy.secs_since_valid_ping + 1);
+}
+
 int http_server_create(app_t *app, omega_error_t *err)
 {
     static char host[256];
@@ -506,7 +533,13 @@ int http_server_create(app_t *app, omega_error_t *err)
     info.headers = &hdr_csp;
     info.user = app;
     info.max_http_header_data = 16384;
+    /* Static files go out in pieces of this size, one per writable event (lws' default is
+     * 4 KiB: Chart.js alone took 50 loop turns, and a busy loop made the dashboard's first
+     * paint wait for its scripts). */
+    info.pt_serv_buf_size = 65536;
     info.timeout_secs = 30;
+    setup_idle_policy(&app->cfg->server);
+    info.retry_and_idle_policy = &idle_policy;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
     if (strchr(host, ':') == NULL)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;

@@ -298,6 +298,7 @@ static void tune_malloc(void)
 int main(int argc, char **argv)
 {
     tune_malloc();
+    app_env_secrets_take(); /* out of /proc/<pid>/environ before any thread exists */
     if (argc >= 2 && strcmp(argv[1], "user") == 0)
         return cmd_user(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)

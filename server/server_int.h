@@ -148,8 +148,19 @@ extern const route_table_t api_audit_routes; /* api_audit.c */
 /* Fill o from cfg's security section (session lifetime, access_control roles, audit
  * settings) over omega_auth_options_init()'s defaults. auth_setup.c. */
 void app_auth_options(const omega_config_t *cfg, omega_auth_options_t *o);
+/* Take OMEGA_MASTER_KEY and OMEGA_ADMIN_PASSWORD out of the process environment
+ * (omega_auth_env_take: /proc/<pid>/environ and child processes no longer show them) and
+ * keep their values for the process's life. Idempotent; main() calls it before any thread
+ * starts. The getters return the values (NULL when unset). auth_setup.c. */
+void app_env_secrets_take(void);
+const char *app_master_key_env(void);
+const char *app_admin_password_env(void);
 /* Storage options from the config (app.c): the one mapping every store opener uses. */
 void app_tsdb_options(const omega_config_t *cfg, omega_tsdb_options_t *o);
+/* Attach auth's blob cipher and security.sensitive_metrics (when enable_encryption) to db
+ * (omega_tsdb_cipher_attach); call omega_tsdb_cipher_detach before destroying auth. Returns
+ * 0 or -1 (logged). app.c. */
+int app_storage_cipher(const omega_config_t *cfg, omega_tsdb_t *db, omega_auth_t *auth);
 
 /* Record an audit event for req (address from req->peer, actor and role from who, which
  * may be NULL for unauthenticated requests); see omega_auth_audit(). api_audit.c. */

@@ -156,31 +156,57 @@ static uint8_t rb_byte(rbuf_t *r)
     return r->b[r->pos++];
 }
 
-/* Read nbits (1..64) from the bit stream; sets bad on overrun. */
-static uint64_t rb_bits(rbuf_t *r, unsigned nbits)
+/* The next 64 stream bits from the current bit position, most significant first; bits
+ * past the end read as 0. At least 57 of them are stream bits when that many remain. */
+static inline uint64_t rb_window(const rbuf_t *r)
+{
+    size_t byte = r->pos >> 3;
+    uint64_t w = 0;
+    if (byte + 8 <= r->len) {
+        memcpy(&w, r->b + byte, 8);
+        w = __builtin_bswap64(w);
+    } else {
+        for (size_t i = 0; byte + i < r->len; i++)
+            w |= (uint64_t)r->b[byte + i] << (56 - 8 * i);
+    }
+    return w << (r->pos & 7);
+}
+
+/* Read nbits (0..64) from the bit stream; sets bad on overrun. */
+static inline uint64_t rb_bits(rbuf_t *r, unsigned nbits)
 {
     if (r->bad || nbits > r->len * 8 - r->pos) {
         r->bad = 1;
         return 0;
     }
-    uint64_t v = 0;
-    while (nbits) {
-        unsigned off = (unsigned)(r->pos & 7), avail = 8 - off;
-        unsigned take = avail < nbits ? avail : nbits;
-        unsigned bits = (r->b[r->pos >> 3] >> (avail - take)) & ((1u << take) - 1);
-        v = (v << take) | bits;
-        r->pos += take;
-        nbits -= take;
+    if (nbits == 0)
+        return 0;
+    if (nbits > 56) {
+        uint64_t hi = rb_window(r) >> 32;
+        r->pos += 32;
+        uint64_t lo = rb_window(r) >> (64 - (nbits - 32));
+        r->pos += nbits - 32;
+        return hi << (nbits - 32) | lo;
     }
+    uint64_t v = rb_window(r) >> (64 - nbits);
+    r->pos += nbits;
     return v;
 }
 
-/* Count leading 1 bits, at most max (the unary prefix of the variable-width codes). */
-static unsigned rb_ones(rbuf_t *r, unsigned max)
+/* Count leading 1 bits, at most max (<= 56; the unary prefix of the variable-width
+ * codes), consuming them and the 0 that ends a prefix shorter than max. */
+static inline unsigned rb_ones(rbuf_t *r, unsigned max)
 {
-    unsigned n = 0;
-    while (n < max && rb_bits(r, 1))
-        n++;
+    uint64_t inv = ~rb_window(r);
+    unsigned n = inv ? (unsigned)__builtin_clzll(inv) : 64;
+    if (n > max)
+        n = max;
+    unsigned used = n + (n < max);
+    if (r->bad || used > r->len * 8 - r->pos) {
+        r->bad = 1;
+        return n;
+    }
+    r->pos += used;
     return n;
 }
 
@@ -215,7 +241,7 @@ static void put_dod(wbuf_t *w, uint64_t dod)
     wb_bits(w, zz, dod_width[k]);
 }
 
-static uint64_t get_dod(rbuf_t *r)
+static inline uint64_t get_dod(rbuf_t *r)
 {
     unsigned k = rb_ones(r, 5);
     return k ? (uint64_t)unzigzag(rb_bits(r, dod_width[k])) : 0;
@@ -287,7 +313,7 @@ static uint64_t xor_cost(const omega_sample_t *s, size_t n)
     return bits;
 }
 
-static int xor_get(rbuf_t *r, xorstate_t *st, uint64_t *out)
+static inline int xor_get(rbuf_t *r, xorstate_t *st, uint64_t *out)
 {
     if (!rb_bits(r, 1)) {
         *out = st->prev;
@@ -436,7 +462,8 @@ static void put_residual(wbuf_t *w, uint64_t r, unsigned code, unsigned width)
     }
 }
 
-static uint64_t get_residual(rbuf_t *r, unsigned code, unsigned width)
+static inline __attribute__((always_inline)) uint64_t get_residual(rbuf_t *r, unsigned code,
+                                                                  unsigned width)
 {
     if (code == 1 && !rb_bits(r, 1))
         return (uint64_t)unzigzag(rb_bits(r, width));
@@ -612,6 +639,15 @@ int storage_chunk_info(const void *chunk, size_t len, int64_t base_ts, storage_c
     return rc ? rc : read_header(&r, info, &vh);
 }
 
+int storage_chunk_peek(const void *chunk, size_t len, storage_chunk_info_t *info)
+{
+    if (!chunk || len < 2 + 3 + CRC_LEN)
+        return OMEGA_ECORRUPT;
+    rbuf_t r = {.b = chunk, .len = len - CRC_LEN};
+    valhdr_t vh;
+    return read_header(&r, info, &vh);
+}
+
 static int decode_ts(rbuf_t *r, const storage_chunk_info_t *info, const valhdr_t *vh,
                      omega_sample_t *s)
 {
@@ -663,20 +699,26 @@ static int decode_values(rbuf_t *r, const storage_chunk_info_t *info, const valh
     return r->bad ? OMEGA_ECORRUPT : 0;
 }
 
-int storage_chunk_decode(const void *chunk, size_t len, int64_t base_ts, omega_sample_t **out,
-                         size_t *n)
+/* Decode into *v (grown as needed, *n samples used, *cap allocated), appending. */
+int storage_chunk_decode_append(const void *chunk, size_t len, int64_t base_ts,
+                                omega_sample_t **v, size_t *n, size_t *cap)
 {
     rbuf_t r;
     valhdr_t vh;
     storage_chunk_info_t info;
-    *out = NULL;
-    *n = 0;
     int rc = open_chunk(chunk, len, base_ts, &r);
     if (rc == 0)
         rc = read_header(&r, &info, &vh);
     if (rc)
         return rc;
-    omega_sample_t *s = omega_malloc(info.n * sizeof(*s));
+    if (*cap - *n < info.n) {
+        size_t want = *cap ? *cap : 256;
+        while (want - *n < info.n)
+            want *= 2;
+        *v = omega_realloc(*v, want * sizeof(**v));
+        *cap = want;
+    }
+    omega_sample_t *s = *v + *n;
     size_t header = r.pos;
     r.pos = 0; /* the stream starts after the header: re-base the bit position */
     r.b += header;
@@ -687,11 +729,24 @@ int storage_chunk_decode(const void *chunk, size_t len, int64_t base_ts, omega_s
     /* the stream ends in the last byte: anything after it is damage */
     if (rc == 0 && (r.pos + 7) / 8 != r.len)
         rc = OMEGA_ECORRUPT;
+    if (rc == 0)
+        *n += info.n;
+    return rc;
+}
+
+int storage_chunk_decode(const void *chunk, size_t len, int64_t base_ts, omega_sample_t **out,
+                         size_t *n)
+{
+    omega_sample_t *v = NULL;
+    size_t used = 0, cap = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = storage_chunk_decode_append(chunk, len, base_ts, &v, &used, &cap);
     if (rc) {
-        free(s);
+        free(v);
         return rc;
     }
-    *out = s;
-    *n = info.n;
+    *out = v;
+    *n = used;
     return 0;
 }

@@ -44,11 +44,21 @@ int storage_chunk_encode(const omega_sample_t *s, size_t n, unsigned flags, int6
  * unknown version or an inconsistent header. */
 int storage_chunk_info(const void *chunk, size_t len, int64_t base_ts, storage_chunk_info_t *info);
 
+/* The header alone, without the CRC check (listings that only need a chunk's time span;
+ * readers of samples check the CRC). OMEGA_ECORRUPT for a malformed header. */
+int storage_chunk_peek(const void *chunk, size_t len, storage_chunk_info_t *info);
+
 /* Decode a whole chunk stored under base_ts. On 0, *out is malloc'd with *n samples
  * (free() it), timestamps strictly increasing. Returns OMEGA_ECORRUPT for any damage
  * (CRC, truncation, a sample stream that does not match the header); never reads outside
  * [chunk, len). */
 int storage_chunk_decode(const void *chunk, size_t len, int64_t base_ts, omega_sample_t **out,
                          size_t *n);
+
+/* Like storage_chunk_decode, appending to a growable vector: *v (malloc'd or NULL) with *n
+ * samples used of *cap allocated; grown with realloc as needed. On error nothing is
+ * appended (*n unchanged; *v may have been grown). Thread-safe. */
+int storage_chunk_decode_append(const void *chunk, size_t len, int64_t base_ts,
+                                omega_sample_t **v, size_t *n, size_t *cap);
 
 #endif

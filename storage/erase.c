@@ -68,8 +68,7 @@ static void head_drop(omega_tsdb_t *db, uint64_t id)
             if ((*pp)->id == id) {
                 storage_head_t *e = *pp;
                 *pp = e->next;
-                free(e->s);
-                free(e);
+                storage_head_free(e);
                 st->n--;
                 pthread_mutex_unlock(&st->lock);
                 return;
@@ -184,11 +183,16 @@ static int erase_locked(omega_tsdb_t *db, const idvec_t *ids, omega_tsdb_erase_s
             rc = storage_rocks_error(errptr, err, "erase");
         else
             atomic_store(&db->index.n_series, n > erased ? n - erased : 0);
+        if (rc == 0) { /* open query iterators and cached postings must forget them */
+            atomic_fetch_add_explicit(&db->heads.chunk_epoch, 1, memory_order_release);
+            storage_index_bump(&db->index);
+        }
     }
     pthread_mutex_unlock(&db->index.create_lock);
     rocksdb_writebatch_destroy(wb);
     if (rc == 0) {
         cache_drop(db, ids);
+        storage_revcache_forget(&db->index.rev, ids->v, ids->n);
         for (size_t i = 0; i < ids->n; i++)
             head_drop(db, ids->v[i]);
         st->series = erased;

@@ -60,8 +60,7 @@ void storage_heads_deinit(storage_heads_t *h)
             storage_head_t *e = st->buckets[b];
             while (e) {
                 storage_head_t *next = e->next;
-                free(e->s);
-                free(e);
+                storage_head_free(e);
                 e = next;
             }
         }
@@ -127,6 +126,19 @@ storage_head_t *storage_head_find(storage_head_stripe_t *st, uint64_t id, int cr
     return e;
 }
 
+void storage_head_free(storage_head_t *e)
+{
+    storage_headenc_reset(&e->enc, 1);
+    free(e);
+}
+
+void storage_head_clear(storage_heads_t *h, storage_head_t *e)
+{
+    /* idle or slow series: give the memory back */
+    storage_headenc_reset(&e->enc, e->n < h->max_samples / 2);
+    e->n = 0;
+}
+
 /* ---- appending ---- */
 
 static void queue_due(storage_heads_t *h, storage_head_t *e)
@@ -144,17 +156,13 @@ static void queue_due(storage_heads_t *h, storage_head_t *e)
 /* Append one sample to a locked head; returns 1 when it just became due. */
 static int head_add(storage_heads_t *h, storage_head_t *e, int64_t ts, double v, uint64_t seq)
 {
-    if (e->n == e->cap) {
-        e->cap = e->cap ? e->cap * 2 : (h->max_samples < 16 ? h->max_samples : 16);
-        e->s = omega_realloc(e->s, (size_t)e->cap * sizeof(*e->s));
-    }
     if (e->n == 0) {
         e->min_ts = e->max_ts = ts;
         e->first_seq = seq;
         e->first_mono_ms = omega_mono_ns() / 1000000;
         e->sorted = 1;
     } else {
-        if (ts <= e->s[e->n - 1].ts_ms)
+        if (ts <= e->enc.last_ts)
             e->sorted = 0;
         if (ts < e->min_ts)
             e->min_ts = ts;
@@ -163,8 +171,7 @@ static int head_add(storage_heads_t *h, storage_head_t *e, int64_t ts, double v,
         if (seq < e->first_seq)
             e->first_seq = seq;
     }
-    e->s[e->n].ts_ms = ts;
-    e->s[e->n].value = v;
+    storage_headenc_append(&e->enc, ts, v);
     e->n++;
     if (e->queued)
         return 0;
@@ -252,17 +259,22 @@ static int cmp_seqsample(const void *a, const void *b)
 
 void storage_head_sorted(const storage_head_t *e, int64_t start, int64_t end, storage_sbuf_t *out)
 {
+    storage_headdec_t d;
+    int64_t ts;
+    double v;
+    storage_headdec_init(&d, &e->enc);
     if (e->sorted) {
-        for (uint32_t i = 0; i < e->n; i++)
-            if (e->s[i].ts_ms >= start && e->s[i].ts_ms <= end)
-                storage_sbuf_push(out, e->s[i].ts_ms, e->s[i].value);
+        /* ascending: stop at the first sample past the range */
+        for (uint32_t i = 0; i < e->n && storage_headdec_next(&d, &ts, &v) == 0 && ts <= end; i++)
+            if (ts >= start)
+                storage_sbuf_push(out, ts, v);
         return;
     }
     seqsample_t *t = omega_malloc((size_t)e->n * sizeof(*t));
     size_t m = 0;
-    for (uint32_t i = 0; i < e->n; i++)
-        if (e->s[i].ts_ms >= start && e->s[i].ts_ms <= end)
-            t[m++] = (seqsample_t){e->s[i].ts_ms, e->s[i].value, i};
+    for (uint32_t i = 0; i < e->n && storage_headdec_next(&d, &ts, &v) == 0; i++)
+        if (ts >= start && ts <= end)
+            t[m++] = (seqsample_t){ts, v, i};
     qsort(t, m, sizeof(*t), cmp_seqsample);
     for (size_t i = 0; i < m; i++)
         if (i + 1 == m || t[i + 1].ts != t[i].ts)
@@ -326,8 +338,8 @@ static int get_varint(const char **p, const char *end, uint64_t *v)
     return -1;
 }
 
-uint64_t storage_head_log_add(omega_tsdb_t *db, rocksdb_writebatch_t *wb, const uint64_t *ids,
-                              const omega_point_t *pts, size_t n)
+int storage_head_log_add(omega_tsdb_t *db, rocksdb_writebatch_t *wb, const uint64_t *ids,
+                         const omega_point_t *pts, size_t n, uint64_t *seq, omega_error_t *err)
 {
     char *rec = omega_malloc(10 + n * 28);
     size_t len = put_varint(rec, n);
@@ -342,16 +354,16 @@ uint64_t storage_head_log_add(omega_tsdb_t *db, rocksdb_writebatch_t *wb, const 
             rec[len++] = (char)(bits >> (8 * b));
         prev = pts[i].ts_ms;
     }
-    uint64_t seq = atomic_fetch_add(&db->heads.next_seq, 1);
+    *seq = atomic_fetch_add(&db->heads.next_seq, 1);
     char key[8];
-    storage_put_u64be(key, seq);
-    rocksdb_writebatch_put_cf(wb, db->cf[STORAGE_CF_HEAD], key, 8, rec, len);
+    storage_put_u64be(key, *seq);
+    int rc = storage_crypt_head_put(db, wb, key, rec, len, ids, pts, n, err);
     free(rec);
-    return seq;
+    return rc;
 }
 
 /* Replay one record into the heads; OMEGA_ECORRUPT when it does not parse. */
-static int replay_record(omega_tsdb_t *db, uint64_t seq, const char *p, size_t len)
+int storage_head_replay_record(omega_tsdb_t *db, uint64_t seq, const char *p, size_t len)
 {
     const char *end = p + len;
     uint64_t n, id, zz;
@@ -384,7 +396,7 @@ static int replay_log(omega_tsdb_t *db, omega_error_t *err)
         const char *k = rocksdb_iter_key(it, &klen);
         const char *v = rocksdb_iter_value(it, &vlen);
         uint64_t seq = klen == 8 ? storage_get_u64be(k) : 0;
-        if (klen != 8 || replay_record(db, seq, v, vlen) != 0)
+        if (klen != 8 || storage_crypt_replay(db, seq, k, klen, v, vlen) != 0)
             rc = omega_error_set(err, OMEGA_ECORRUPT,
                                  "storage: head log record %llu in %s is "
                                  "corrupt",

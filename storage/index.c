@@ -264,6 +264,17 @@ int storage_index_init_locks(storage_index_t *ix)
         pthread_rwlock_destroy(&ix->cache_lock);
         return -1;
     }
+    if (storage_revcache_init(&ix->rev) != 0) {
+        pthread_mutex_destroy(&ix->create_lock);
+        pthread_rwlock_destroy(&ix->cache_lock);
+        return -1;
+    }
+    if (storage_postcache_init(&ix->posts) != 0) {
+        storage_revcache_deinit(&ix->rev);
+        pthread_mutex_destroy(&ix->create_lock);
+        pthread_rwlock_destroy(&ix->cache_lock);
+        return -1;
+    }
     /* Set last: a non-NULL cache tells deinit the locks exist. */
     storage_idmap_init(&ix->cache, CACHE_INITIAL_BUCKETS);
     return 0;
@@ -306,8 +317,16 @@ void storage_index_deinit(storage_index_t *ix)
     if (!ix->cache.buckets)
         return; /* never initialised */
     storage_idmap_deinit(&ix->cache);
+    storage_revcache_deinit(&ix->rev);
+    storage_postcache_deinit(&ix->posts);
     pthread_rwlock_destroy(&ix->cache_lock);
     pthread_mutex_destroy(&ix->create_lock);
+}
+
+void storage_index_bump(storage_index_t *ix)
+{
+    atomic_fetch_add_explicit(&ix->gen, 1, memory_order_release);
+    atomic_store(&ix->gen_mono_ms, omega_mono_ns() / 1000000);
 }
 
 /* ---- records in the series CF ---- */
@@ -398,6 +417,8 @@ void storage_index_add_counters(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint
 int storage_index_reverse(omega_tsdb_t *db, uint64_t id, char **key, size_t *klen,
                           omega_error_t *err)
 {
+    if (storage_revcache_get(&db->index.rev, id, key, klen))
+        return 0;
     char rk[9];
     rk[0] = STORAGE_SERIES_REV;
     storage_put_u64be(rk + 1, id);
@@ -413,5 +434,6 @@ int storage_index_reverse(omega_tsdb_t *db, uint64_t id, char **key, size_t *kle
     memcpy(*key, v, vlen);
     *klen = vlen;
     rocksdb_free(v);
+    storage_revcache_put(&db->index.rev, id, *key, vlen);
     return 0;
 }

@@ -207,6 +207,21 @@ static int bucket_decode(const char *key, const char *v, size_t vlen, omega_tsdb
     return 0;
 }
 
+/* Decode a stored bucket, sealed (a sensitive series: crypt.c) or plain. 0, OMEGA_ECORRUPT
+ * or OMEGA_EACCES (sealed and no usable key), with err naming the series. */
+static int bucket_read(omega_tsdb_t *db, const char *key, const char *v, size_t vlen,
+                       omega_tsdb_bucket_t *b, omega_error_t *err)
+{
+    if (vlen == BUCKET_VAL_LEN || !storage_crypt_is_sealed(v, vlen))
+        return bucket_decode(key, v, vlen, b);
+    char *owned;
+    int rc = storage_crypt_view(db, key, STORAGE_SAMPLE_KEY_LEN, v, vlen, &v, &vlen, &owned, err);
+    if (rc == 0)
+        rc = bucket_decode(key, v, vlen, b);
+    free(owned);
+    return rc;
+}
+
 /* ---- marking (seal rounds) ---- */
 
 void storage_rollup_mark(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint64_t id,
@@ -264,25 +279,27 @@ static int cmp_mark(const void *a, const void *b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Put (or delete, when empty) bucket b of tier for id into wb. */
-static void put_bucket(omega_tsdb_t *db, rocksdb_writebatch_t *wb, omega_tsdb_tier_t tier,
-                       uint64_t id, const omega_tsdb_bucket_t *b)
+/* Put (or delete, when empty) bucket b of tier for id into wb, sealed for a sensitive
+ * series. 0 or the cipher's error. */
+static int put_bucket(omega_tsdb_t *db, rocksdb_writebatch_t *wb, omega_tsdb_tier_t tier,
+                      uint64_t id, const omega_tsdb_bucket_t *b, omega_error_t *err)
 {
     char key[STORAGE_SAMPLE_KEY_LEN], val[BUCKET_VAL_LEN];
     storage_sample_key(key, id, b->start_ms);
     if (b->count == 0) {
         rocksdb_writebatch_delete_cf(wb, db->cf[tier_cf(tier)], key, sizeof(key));
-        return;
+        return 0;
     }
     bucket_encode(b, val);
-    rocksdb_writebatch_put_cf(wb, db->cf[tier_cf(tier)], key, sizeof(key), val, sizeof(val));
+    return storage_crypt_put(db, wb, tier_cf(tier), key, sizeof(key), val, sizeof(val),
+                             storage_crypt_sensitive(db, id, NULL), err);
 }
 
 /* Fold every stored bucket of id in [start, end) into out, reading through it (an
  * iterator over the finer tier, reused across calls: creating one costs more than a
  * seek). */
-static int fold_tier(rocksdb_iterator_t *it, uint64_t id, int64_t start, int64_t end,
-                     omega_tsdb_bucket_t *out)
+static int fold_tier(omega_tsdb_t *db, rocksdb_iterator_t *it, uint64_t id, int64_t start,
+                     int64_t end, omega_tsdb_bucket_t *out, omega_error_t *err)
 {
     char lo[STORAGE_SAMPLE_KEY_LEN];
     storage_sample_key(lo, id, start);
@@ -294,7 +311,10 @@ static int fold_tier(rocksdb_iterator_t *it, uint64_t id, int64_t start, int64_t
             break;
         const char *v = rocksdb_iter_value(it, &vlen);
         omega_tsdb_bucket_t f;
-        if (bucket_decode(k, v, vlen, &f) == 0)
+        int rc = bucket_read(db, k, v, vlen, &f, err);
+        if (rc == OMEGA_EACCES)
+            return rc; /* never fold a partial bucket from buckets that did not open */
+        if (rc == 0)
             bucket_merge(out, &f);
     }
     return 0;
@@ -320,9 +340,9 @@ static int get_bucket(omega_tsdb_t *db, omega_tsdb_tier_t tier, uint64_t id, int
         rocksdb_get_cf(db->rdb, db->ropts, db->cf[tier_cf(tier)], key, sizeof(key), &vlen, &errptr);
     if (errptr)
         return storage_rocks_error(errptr, err, "rollup read");
-    int found = v && bucket_decode(key, v, vlen, b) == 0;
+    int rc = v ? bucket_read(db, key, v, vlen, b, err) : OMEGA_ENOENT;
     rocksdb_free(v);
-    return found;
+    return rc == OMEGA_EACCES ? rc : rc == 0;
 }
 
 /* Bring the h1 buckets of marks up to date: fold in only the appended samples when the
@@ -361,9 +381,11 @@ static int recompute_hours(omega_tsdb_t *db, mark_t *m, size_t n, rocksdb_writeb
             bucket_add(&m[i].delta, s.v[k].ts_ms, s.v[k].value);
         }
         if (rc == 0)
-            put_bucket(db, wb, OMEGA_TSDB_TIER_H1, m[i].id, &b);
+            rc = put_bucket(db, wb, OMEGA_TSDB_TIER_H1, m[i].id, &b, err);
     }
     free(s.v);
+    if (rc)
+        rocksdb_writebatch_clear(wb);
     return rc ? rc : commit_batch(db, wb, err);
 }
 
@@ -373,8 +395,9 @@ static int recompute_tier(omega_tsdb_t *db, omega_tsdb_tier_t tier, omega_tsdb_t
 {
     uint64_t last_id = 0;
     int64_t last_start = 0;
+    int rc = 0;
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(db->rdb, db->ropts, db->cf[tier_cf(from)]);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         int64_t start = omega_tsdb_bucket_start(tier, m[i].start);
         if (i > 0 && m[i].id == last_id && start == last_start)
             continue; /* marks are sorted: one recompute per bucket */
@@ -395,20 +418,25 @@ static int recompute_tier(omega_tsdb_t *db, omega_tsdb_tier_t tier, omega_tsdb_t
             }
             if (found && b.last_ts_ms < m[i].delta_first) {
                 bucket_merge(&b, &m[i].delta);
-                put_bucket(db, wb, tier, m[i].id, &b);
+                rc = put_bucket(db, wb, tier, m[i].id, &b, err);
                 continue;
             }
             b = (omega_tsdb_bucket_t){.start_ms = start};
         }
-        fold_tier(it, m[i].id, start, bucket_end(tier, start), &b);
-        put_bucket(db, wb, tier, m[i].id, &b);
+        rc = fold_tier(db, it, m[i].id, start, bucket_end(tier, start), &b, err);
+        if (rc == 0)
+            rc = put_bucket(db, wb, tier, m[i].id, &b, err);
     }
     char *errptr = NULL;
     rocksdb_iter_get_error(it, &errptr);
     rocksdb_iter_destroy(it);
-    if (errptr) {
+    if (errptr && rc == 0)
+        rc = storage_rocks_error(errptr, err, "rollup read");
+    else
+        rocksdb_free(errptr);
+    if (rc) {
         rocksdb_writebatch_clear(wb);
-        return storage_rocks_error(errptr, err, "rollup read");
+        return rc;
     }
     return commit_batch(db, wb, err);
 }
@@ -611,7 +639,12 @@ int storage_tier_read(omega_tsdb_t *db, omega_tsdb_tier_t tier, uint64_t id, int
         const char *k = rocksdb_iter_key(it, &klen);
         const char *v = rocksdb_iter_value(it, &vlen);
         omega_tsdb_bucket_t b;
-        if (klen != STORAGE_SAMPLE_KEY_LEN || bucket_decode(k, v, vlen, &b) != 0) {
+        if (klen == STORAGE_SAMPLE_KEY_LEN && vlen != BUCKET_VAL_LEN &&
+            storage_crypt_is_sealed(v, vlen) && (rc = bucket_read(db, k, v, vlen, &b, err)) != 0)
+            break; /* err says why it does not open */
+        if (klen != STORAGE_SAMPLE_KEY_LEN ||
+            (vlen == BUCKET_VAL_LEN && bucket_decode(k, v, vlen, &b) != 0) ||
+            (vlen != BUCKET_VAL_LEN && !storage_crypt_is_sealed(v, vlen))) {
             rc = omega_error_set(err, OMEGA_ECORRUPT,
                                  "storage: malformed rollup bucket of "
                                  "series %llu",

@@ -29,17 +29,43 @@ static void seek_chunks(rocksdb_iterator_t *it, uint64_t id, int64_t start)
         rocksdb_iter_seek(it, key, sizeof(key));
 }
 
-/* Visit the chunks of id that overlap [start, end]: cb gets the key and the decoded
- * samples. A corrupt chunk ends the scan with OMEGA_ECORRUPT (err names it, and it is
- * logged). Returns 0, cb's error or that. */
-typedef int (*chunk_cb)(void *ctx, const char *key, const omega_sample_t *s, size_t n);
-
-static int scan_chunks(omega_tsdb_t *db, const rocksdb_readoptions_t *ro, uint64_t id,
-                       int64_t start, int64_t end, chunk_cb cb, void *ctx, omega_error_t *err)
+static int cmp_sample(const void *a, const void *b)
 {
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(db->rdb, ro, db->cf[STORAGE_CF_RAW]);
+    const omega_sample_t *x = a, *y = b;
+    return x->ts_ms < y->ts_ms ? -1 : x->ts_ms > y->ts_ms;
+}
+
+/* Keep the samples of out[first..] inside [start, end], sorted and unique. Only the
+ * first and last chunks reach outside the range; chunks never overlap by construction,
+ * but stay correct if they ever do. */
+static void trim_range(storage_sbuf_t *out, size_t first, int64_t start, int64_t end)
+{
+    size_t w = first, bad_order = 0;
+    for (size_t i = first; i < out->n; i++) {
+        const omega_sample_t x = out->v[i];
+        if (x.ts_ms < start || x.ts_ms > end)
+            continue;
+        if (w > first && x.ts_ms <= out->v[w - 1].ts_ms)
+            bad_order = 1;
+        out->v[w++] = x;
+    }
+    out->n = w;
+    if (!bad_order)
+        return;
+    qsort(out->v + first, out->n - first, sizeof(*out->v), cmp_sample);
+    w = first;
+    for (size_t i = first; i < out->n; i++)
+        if (w == first || out->v[i].ts_ms != out->v[w - 1].ts_ms)
+            out->v[w++] = out->v[i];
+    out->n = w;
+}
+
+int storage_chunks_read_it(omega_tsdb_t *db, rocksdb_iterator_t *it, uint64_t id, int64_t start,
+                           int64_t end, storage_sbuf_t *out, omega_error_t *err)
+{
+    size_t first = out->n;
     int rc = 0;
-    for (seek_chunks(it, id, start); rc == 0 && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    for (seek_chunks(it, id, start); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen);
         if (klen != STORAGE_SAMPLE_KEY_LEN || storage_get_u64be(k) != id)
@@ -48,12 +74,16 @@ static int scan_chunks(omega_tsdb_t *db, const rocksdb_readoptions_t *ro, uint64
         if (key_ts > end)
             break;
         const char *v = rocksdb_iter_value(it, &vlen);
-        storage_chunk_info_t info;
-        omega_sample_t *s = NULL;
-        size_t n = 0;
-        if (storage_chunk_info(v, vlen, key_ts, &info) == 0 && info.last_ts < start)
-            continue;
-        if (storage_chunk_decode(v, vlen, key_ts, &s, &n) != 0) {
+        size_t before = out->n;
+        char *owned = NULL;
+        if (storage_crypt_is_sealed(v, vlen)) {
+            rc = storage_crypt_view(db, k, klen, v, vlen, &v, &vlen, &owned, err);
+            if (rc)
+                break;
+        }
+        int bad = storage_chunk_decode_append(v, vlen, key_ts, &out->v, &out->n, &out->cap);
+        free(owned);
+        if (bad != 0) {
             omega_log_error("storage: chunk of series %llu at %lld in %s is corrupt (CRC or "
                             "format check failed)",
                             (unsigned long long)id, (long long)key_ts, db->data_dir);
@@ -63,59 +93,60 @@ static int scan_chunks(omega_tsdb_t *db, const rocksdb_readoptions_t *ro, uint64
                                  (unsigned long long)id, (long long)key_ts);
             break;
         }
-        rc = cb(ctx, k, s, n);
-        free(s);
+        if (out->n > before && out->v[out->n - 1].ts_ms < start)
+            out->n = before; /* the chunk before the range (where the seek landed) */
     }
     char *errptr = NULL;
     rocksdb_iter_get_error(it, &errptr);
-    rocksdb_iter_destroy(it);
     if (errptr && rc == 0)
-        return storage_rocks_error(errptr, err, "chunk read");
-    rocksdb_free(errptr);
+        rc = storage_rocks_error(errptr, err, "chunk read");
+    else
+        rocksdb_free(errptr);
+    if (rc)
+        out->n = first;
+    else
+        trim_range(out, first, start, end);
     return rc;
 }
 
-typedef struct range_out {
-    storage_sbuf_t *out; /* destination */
-    int64_t start, end;  /* inclusive range */
-    int overlap;         /* chunks out of order were seen */
-} range_out_t;
-
-static int collect_range(void *ctx, const char *key, const omega_sample_t *s, size_t n)
+int storage_chunks_any(omega_tsdb_t *db, rocksdb_iterator_t *it, uint64_t id, int64_t start,
+                       int64_t end, omega_error_t *err)
 {
-    range_out_t *r = ctx;
-    (void)key;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i].ts_ms < r->start || s[i].ts_ms > r->end)
-            continue;
-        if (r->out->n && s[i].ts_ms <= r->out->v[r->out->n - 1].ts_ms)
-            r->overlap = 1;
-        storage_sbuf_push(r->out, s[i].ts_ms, s[i].value);
+    int found = 0;
+    for (seek_chunks(it, id, start); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (klen != STORAGE_SAMPLE_KEY_LEN || storage_get_u64be(k) != id ||
+            storage_sample_key_ts(k) > end)
+            break;
+        storage_chunk_info_t info;
+        const char *v = rocksdb_iter_value(it, &vlen);
+        char *owned = NULL;
+        omega_error_t cerr;
+        if (storage_crypt_is_sealed(v, vlen) &&
+            storage_crypt_view(db, k, klen, v, vlen, &v, &vlen, &owned, &cerr) != 0) {
+            found = 1; /* undecryptable counts as data: the sample reads report it */
+            break;
+        }
+        /* a damaged header counts as data: the sample reads report it */
+        int any = storage_chunk_peek(v, vlen, &info) != 0 || info.last_ts >= start;
+        free(owned);
+        if (any) {
+            found = 1;
+            break;
+        }
     }
-    return 0;
-}
-
-static int cmp_sample(const void *a, const void *b)
-{
-    const omega_sample_t *x = a, *y = b;
-    return x->ts_ms < y->ts_ms ? -1 : x->ts_ms > y->ts_ms;
+    char *errptr = NULL;
+    rocksdb_iter_get_error(it, &errptr);
+    return errptr ? storage_rocks_error(errptr, err, "chunk scan") : found;
 }
 
 int storage_chunks_read(omega_tsdb_t *db, const rocksdb_readoptions_t *ro, uint64_t id,
                         int64_t start, int64_t end, storage_sbuf_t *out, omega_error_t *err)
 {
-    size_t first = out->n;
-    range_out_t r = {.out = out, .start = start, .end = end};
-    int rc = scan_chunks(db, ro, id, start, end, collect_range, &r, err);
-    if (rc == 0 && r.overlap) {
-        /* Chunks never overlap by construction; stay correct if they ever do. */
-        qsort(out->v + first, out->n - first, sizeof(*out->v), cmp_sample);
-        size_t w = first;
-        for (size_t i = first; i < out->n; i++)
-            if (w == first || out->v[i].ts_ms != out->v[w - 1].ts_ms)
-                out->v[w++] = out->v[i];
-        out->n = w;
-    }
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(db->rdb, ro, db->cf[STORAGE_CF_RAW]);
+    int rc = storage_chunks_read_it(db, it, id, start, end, out, err);
+    rocksdb_iter_destroy(it);
     return rc;
 }
 
@@ -154,7 +185,11 @@ static int collect_overlaps(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint64_t
 {
     int64_t lo = mine->v[0].ts_ms, hi = mine->v[mine->n - 1].ts_ms;
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(db->rdb, db->ropts, db->cf[STORAGE_CF_RAW]);
+    int rc = 0;
+    char *owned = NULL;
     for (seek_chunks(it, id, lo); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        free(owned);
+        owned = NULL;
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen);
         if (klen != STORAGE_SAMPLE_KEY_LEN || storage_get_u64be(k) != id ||
@@ -165,6 +200,10 @@ static int collect_overlaps(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint64_t
         omega_sample_t *s = NULL;
         size_t n = 0;
         int64_t key_ts = storage_sample_key_ts(k);
+        /* a chunk that does not open stops the round: it must never be replaced */
+        if (storage_crypt_is_sealed(v, vlen) &&
+            (rc = storage_crypt_view(db, k, klen, v, vlen, &v, &vlen, &owned, err)) != 0)
+            break;
         if (storage_chunk_info(v, vlen, key_ts, &info) == 0 &&
             !has_sample_in(mine, info.first_ts, info.last_ts)) {
             if (info.last_ts >= lo) {
@@ -185,10 +224,14 @@ static int collect_overlaps(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint64_t
             storage_sbuf_push(&m->old, s[i].ts_ms, s[i].value);
         free(s);
     }
+    free(owned);
     char *errptr = NULL;
     rocksdb_iter_get_error(it, &errptr);
     rocksdb_iter_destroy(it);
-    return errptr ? storage_rocks_error(errptr, err, "chunk merge read") : 0;
+    if (errptr && rc == 0)
+        return storage_rocks_error(errptr, err, "chunk merge read");
+    rocksdb_free(errptr);
+    return rc;
 }
 
 /* The last sealed timestamp of id (INT64_MIN when none). */
@@ -205,10 +248,15 @@ static int last_sealed(omega_tsdb_t *db, uint64_t id, int64_t *last, omega_error
         const char *k = rocksdb_iter_key(it, &klen);
         const char *v = rocksdb_iter_value(it, &vlen);
         storage_chunk_info_t info;
+        char *owned = NULL;
+        omega_error_t cerr;
         if (klen == STORAGE_SAMPLE_KEY_LEN && storage_get_u64be(k) == id)
-            /* a corrupt last chunk: assume it may overlap anything */
-            *last = storage_chunk_info(v, vlen, storage_sample_key_ts(k), &info) == 0 ? info.last_ts
-                                                                                      : INT64_MAX;
+            /* a corrupt (or undecryptable) last chunk: assume it may overlap anything */
+            *last = storage_crypt_view(db, k, klen, v, vlen, &v, &vlen, &owned, &cerr) == 0 &&
+                            storage_chunk_info(v, vlen, storage_sample_key_ts(k), &info) == 0
+                        ? info.last_ts
+                        : INT64_MAX;
+        free(owned);
     }
     char *errptr = NULL;
     rocksdb_iter_get_error(it, &errptr);
@@ -236,12 +284,14 @@ static void merge_samples(const storage_sbuf_t *old, const storage_sbuf_t *new_,
     }
 }
 
-/* Put s[0..n) as chunks of at most max samples. */
-static void put_chunks(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint64_t id,
-                       const omega_sample_t *s, size_t n)
+/* Put s[0..n) as chunks of at most max samples (sealed for a sensitive series). 0 or the
+ * cipher's error. */
+static int put_chunks(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint64_t id,
+                      const omega_sample_t *s, size_t n, omega_error_t *err)
 {
     size_t max = db->heads.max_samples;
-    for (size_t off = 0; off < n;) {
+    int seal = n ? storage_crypt_sensitive(db, id, NULL) : 0, rc = 0;
+    for (size_t off = 0; rc == 0 && off < n;) {
         size_t take = n - off <= max ? n - off : max;
         /* avoid a runt last chunk: split the remainder evenly */
         if (n - off > max && n - off < 2 * max)
@@ -251,31 +301,33 @@ static void put_chunks(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint64_t id,
         if (storage_chunk_encode(s + off, take, 0, s[off].ts_ms, &chunk, &len) == 0) {
             char key[STORAGE_SAMPLE_KEY_LEN];
             storage_sample_key(key, id, s[off].ts_ms);
-            rocksdb_writebatch_put_cf(wb, db->cf[STORAGE_CF_RAW], key, sizeof(key),
-                                      (const char *)chunk, len);
+            rc = storage_crypt_put(db, wb, STORAGE_CF_RAW, key, sizeof(key), chunk, len, seal, err);
             free(chunk);
             atomic_fetch_add_explicit(&db->heads.chunks_written, 1, memory_order_relaxed);
         }
         off += take;
     }
+    return rc;
 }
 
 /* Put s[0..n) as chunks, cut so that none straddles a fence (no sample of s lies
  * inside one). */
-static void put_fenced(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint64_t id,
-                       const omega_sample_t *s, size_t n, const merge_in_t *m)
+static int put_fenced(omega_tsdb_t *db, rocksdb_writebatch_t *wb, uint64_t id,
+                      const omega_sample_t *s, size_t n, const merge_in_t *m, omega_error_t *err)
 {
     size_t off = 0, fi = 0;
-    while (off < n) {
+    int rc = 0;
+    while (rc == 0 && off < n) {
         while (fi < m->n_fences && m->fences[fi].last < s[off].ts_ms)
             fi++;
         int64_t limit = fi < m->n_fences ? m->fences[fi].first : INT64_MAX;
         size_t end = off;
         while (end < n && (s[end].ts_ms < limit || limit == INT64_MAX))
             end++;
-        put_chunks(db, wb, id, s + off, end - off);
+        rc = put_chunks(db, wb, id, s + off, end - off, err);
         off = end;
     }
+    return rc;
 }
 
 /* Add the chunks of e (locked) to wb; *hi gets its last timestamp. */
@@ -299,10 +351,10 @@ static int seal_head(omega_tsdb_t *db, rocksdb_writebatch_t *wb, storage_head_t 
         rc = collect_overlaps(db, wb, e->id, &mine, &m, err);
         if (rc == 0) {
             merge_samples(&m.old, &mine, &merged);
-            put_fenced(db, wb, e->id, merged.v, merged.n, &m);
+            rc = put_fenced(db, wb, e->id, merged.v, merged.n, &m, err);
         }
     } else if (rc == 0) {
-        put_chunks(db, wb, e->id, mine.v, mine.n);
+        rc = put_chunks(db, wb, e->id, mine.v, mine.n, err);
     }
     free(mine.v);
     free(merged.v);
@@ -377,12 +429,7 @@ static void finish_heads(storage_heads_t *h, const idlist_t *list, const int64_t
             atomic_fetch_sub(&h->head_samples, e->n);
             if (his[i] > e->sealed_max)
                 e->sealed_max = his[i];
-            if (e->n < h->max_samples / 2) { /* idle or slow series: give the memory back */
-                free(e->s);
-                e->s = NULL;
-                e->cap = 0;
-            }
-            e->n = 0;
+            storage_head_clear(h, e);
         }
         if (e)
             e->queued = 0;
@@ -419,6 +466,8 @@ static int seal_list(omega_tsdb_t *db, idlist_t *list, uint64_t floor, omega_err
     }
     if (rc == 0 && floor > h->log_floor)
         h->log_floor = floor;
+    if (rc == 0) /* readers holding an iterator from before this commit renew it */
+        atomic_fetch_add_explicit(&h->chunk_epoch, 1, memory_order_release);
     finish_heads(h, list, his, rc == 0);
     free(his);
     rocksdb_writebatch_destroy(wb);
@@ -452,6 +501,9 @@ int storage_heads_seal(omega_tsdb_t *db, int all, omega_error_t *err)
         if (aged)
             atomic_store(&h->last_age_scan_ms, now);
     }
+    uint64_t pending = atomic_load(&db->crypt_pending); /* sealed records not replayed yet */
+    if (floor > pending)
+        floor = pending;
     h->seal_gen++;
     int rc = list.n || floor > h->log_floor ? seal_list(db, &list, floor, err) : 0;
     pthread_rwlock_unlock(&h->seal_lock);
@@ -481,6 +533,26 @@ static void trim_keep(uint8_t *chunk)
     pthread_setspecific(trim_key, chunk);
 }
 
+/* A sealed chunk is dropped whole once its last sample expired, never trimmed: resealing
+ * inside a compaction could make the cipher write (auth records key versions it seals
+ * with), and reads apply the retention anyway. Kept when it does not open. */
+static unsigned char sealed_expired(omega_tsdb_t *db, const char *key, size_t klen, const char *val,
+                                    size_t vlen)
+{
+    const char *plain;
+    size_t plen;
+    char *owned;
+    omega_error_t err;
+    storage_chunk_info_t info;
+    if (storage_crypt_view(db, key, klen, val, vlen, &plain, &plen, &owned, &err) != 0)
+        return 0;
+    int64_t cutoff = storage_time_sub(omega_now_ms(), db->opts.raw_retention_ms);
+    int drop = storage_chunk_info(plain, plen, storage_sample_key_ts(key), &info) == 0 &&
+               info.last_ts < cutoff;
+    free(owned);
+    return (unsigned char)drop;
+}
+
 static unsigned char raw_filter(void *state, int level, const char *key, size_t klen,
                                 const char *val, size_t vlen, char **new_val, size_t *new_vlen,
                                 unsigned char *changed)
@@ -492,7 +564,11 @@ static unsigned char raw_filter(void *state, int level, const char *key, size_t 
     if (klen != STORAGE_SAMPLE_KEY_LEN)
         return 0;
     int64_t key_ts = storage_sample_key_ts(key);
-    if (db->opts.raw_retention_ms <= 0 || storage_chunk_info(val, vlen, key_ts, &info) != 0)
+    if (db->opts.raw_retention_ms <= 0)
+        return 0;
+    if (storage_crypt_is_sealed(val, vlen))
+        return sealed_expired((omega_tsdb_t *)db, key, klen, val, vlen);
+    if (storage_chunk_info(val, vlen, key_ts, &info) != 0)
         return 0; /* corrupt chunks are kept for the integrity check to report */
     int64_t cutoff = storage_time_sub(omega_now_ms(), db->opts.raw_retention_ms);
     if (info.last_ts < cutoff)

@@ -6,9 +6,11 @@
  * Matchers follow Prometheus: an absent label matches as "", regexes are fully anchored. */
 #include "storage_int.h"
 
+#include <pthread.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* One matcher, ready to evaluate. */
 typedef struct cmatcher {
@@ -277,6 +279,53 @@ static int leapfrog(omega_tsdb_t *db, const cmatcher_t **eq, size_t n, idvec_t *
     return 0;
 }
 
+static void push_id(void *ctx, uint64_t id)
+{
+    idvec_push(ctx, id);
+}
+
+/* The EQ postings intersection from the postings cache, loading the lists it lacks
+ * (whole prefix scans) when the index generation has been stable for a second: under
+ * series churn every list would be stale at once, and the leapfrog's few seeks are then
+ * cheaper. Returns 0 with out filled, 1 when the caller should leapfrog, or an error. */
+static int cached_intersection(omega_tsdb_t *db, const cmatcher_t **eq, size_t n, idvec_t *out,
+                               omega_error_t *err)
+{
+    storage_index_t *ix = &db->index;
+    if (n > STORAGE_POSTCACHE_MAX_LISTS)
+        return 1;
+    uint64_t gen = atomic_load_explicit(&ix->gen, memory_order_acquire);
+    char *keys[STORAGE_POSTCACHE_MAX_LISTS];
+    size_t klens[STORAGE_POSTCACHE_MAX_LISTS];
+    for (size_t i = 0; i < n; i++) {
+        size_t nlen = strlen(eq[i]->m->name), vlen = strlen(eq[i]->m->value);
+        klens[i] = 1 + nlen + 1 + vlen + 1;
+        keys[i] = omega_malloc(klens[i]);
+        keys[i][0] = STORAGE_SERIES_POST;
+        memcpy(keys[i] + 1, eq[i]->m->name, nlen + 1);
+        memcpy(keys[i] + 2 + nlen, eq[i]->m->value, vlen + 1);
+    }
+    int rc = 1;
+    const char *const *ck = (const char *const *)keys;
+    if (storage_postcache_intersect(&ix->posts, ck, klens, n, gen, push_id, out)) {
+        rc = 0;
+    } else if (omega_mono_ns() / 1000000 - atomic_load(&ix->gen_mono_ms) >= 1000) {
+        rc = 0;
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            idvec_t ids = {0};
+            rc = postings_collect(db, eq[i], &ids, err);
+            if (rc == 0)
+                storage_postcache_put(&ix->posts, keys[i], klens[i], gen, ids.v, ids.n);
+            free(ids.v);
+        }
+        if (rc == 0 && !storage_postcache_intersect(&ix->posts, ck, klens, n, gen, push_id, out))
+            rc = 1; /* the generation moved or the lists are too long to cache */
+    }
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    return rc;
+}
+
 /* Candidate ids: the intersection of the EQ postings when there are EQ matchers with a
  * value, else of the scans of every matcher that rejects "". Always a superset: every
  * matcher is checked again on each candidate. */
@@ -289,7 +338,9 @@ static int candidates(omega_tsdb_t *db, const cmatcher_t *cm, size_t n, idvec_t 
         if (cm[i].m->op == OMEGA_MATCH_EQ && !cm[i].matches_empty)
             eq[n_eq++] = &cm[i];
     if (n_eq) {
-        int rc = leapfrog(db, eq, n_eq, out, err);
+        int rc = cached_intersection(db, eq, n_eq, out, err);
+        if (rc == 1) /* not cacheable now */
+            rc = leapfrog(db, eq, n_eq, out, err);
         free(eq);
         return rc;
     }
@@ -322,42 +373,6 @@ static const char *label_value(const omega_series_t *s, const char *name)
     return "";
 }
 
-/* Samples of id in [start, end]: the head is copied first, then the chunks are read
- * (a seal that runs in between moves samples into chunks, which are then seen), and the
- * two are merged with the head winning a shared timestamp (it holds the later write). */
-static int read_samples(omega_tsdb_t *db, uint64_t id, int64_t start, int64_t end,
-                        storage_sbuf_t *buf, storage_sbuf_t *head, omega_error_t *err)
-{
-    buf->n = 0;
-    head->n = 0;
-    int rc = storage_head_copy(db, id, start, end, head)
-                 ? storage_chunks_read(db, db->ropts, id, start, end, buf, err)
-                 : 0;
-    if (rc || head->n == 0)
-        return rc;
-    if (buf->n == 0 || head->v[0].ts_ms > buf->v[buf->n - 1].ts_ms) {
-        for (size_t i = 0; i < head->n; i++)
-            storage_sbuf_push(buf, head->v[i].ts_ms, head->v[i].value);
-        return 0;
-    }
-    storage_sbuf_t chunks = *buf;
-    *buf = (storage_sbuf_t){0};
-    size_t i = 0, j = 0;
-    while (i < chunks.n || j < head->n) {
-        if (j == head->n || (i < chunks.n && chunks.v[i].ts_ms < head->v[j].ts_ms)) {
-            storage_sbuf_push(buf, chunks.v[i].ts_ms, chunks.v[i].value);
-            i++;
-        } else {
-            if (i < chunks.n && chunks.v[i].ts_ms == head->v[j].ts_ms)
-                i++;
-            storage_sbuf_push(buf, head->v[j].ts_ms, head->v[j].value);
-            j++;
-        }
-    }
-    free(chunks.v);
-    return 0;
-}
-
 /* One select or series_match call. */
 typedef struct query {
     omega_tsdb_t *db;         /* the store */
@@ -367,15 +382,71 @@ typedef struct query {
     int64_t start, end;       /* sample range, inclusive, retention applied */
     omega_tsdb_series_cb cb;  /* caller's callback */
     void *ctx;                /* its context */
-    storage_sbuf_t samples;   /* reused sample buffer */
-    storage_sbuf_t head;      /* reused head copy */
+    storage_reader_t rd;      /* sample reader of the calling thread */
+    int active;               /* series_active: only series with samples in range */
     omega_tsdb_tier_t tier;   /* rollup tier, 0 = raw samples */
     omega_tsdb_bucket_cb bcb; /* caller's callback for tiers */
     storage_bbuf_t buckets;   /* reused bucket buffer */
 } query_t;
 
-/* Load, match and emit one candidate series; returns 0, the callback's stop value or an
- * error. */
+/* One candidate series loaded for a select: its labels and samples. */
+typedef struct loaded {
+    omega_series_t s;       /* labels (pointing into key, strbuf, labels) */
+    char *key, *strbuf;     /* owned */
+    omega_label_t *labels;  /* owned */
+    storage_sbuf_t samples; /* in range, reused */
+    int keep;               /* matched, with samples to hand out */
+    int rc;                 /* 0 or the error of loading it */
+    omega_error_t err;      /* its message */
+} loaded_t;
+
+static void loaded_clear(loaded_t *l)
+{
+    free(l->key);
+    free(l->strbuf);
+    free(l->labels);
+    l->key = l->strbuf = NULL;
+    l->labels = NULL;
+}
+
+/* Load id's labels, match them and read its samples into l (any thread). */
+static void load_series(const query_t *q, storage_reader_t *rd, uint64_t id, loaded_t *l)
+{
+    size_t klen = 0;
+    loaded_clear(l);
+    l->s = (omega_series_t){.id = id};
+    l->keep = 0;
+    l->samples.n = 0;
+    int rc = storage_index_reverse(q->db, id, &l->key, &klen, &l->err);
+    if (rc == OMEGA_ENOENT) /* posting without a series: ignore, as deletion leaves briefly */
+        rc = 0;
+    else if (rc == 0 && storage_canon_decode(l->key, klen, &l->s, &l->strbuf, &l->labels) != 0)
+        rc = omega_error_set(&l->err, OMEGA_ECORRUPT, "storage: series %llu has a corrupt key",
+                             (unsigned long long)id);
+    else if (rc == 0)
+        l->keep = 1;
+    for (size_t i = 0; l->keep && i < q->n_cm; i++)
+        if (!match_value(&q->cm[i], label_value(&l->s, q->cm[i].m->name)))
+            l->keep = 0;
+    if (l->keep)
+        rc = storage_reader_samples(rd, id, q->start, q->end, &l->samples, &l->err);
+    l->keep = l->keep && rc == 0 && l->samples.n > 0;
+    l->rc = rc;
+}
+
+/* Hand a loaded series to the callback; returns 0, its stop value or the load error. */
+static int emit_series(query_t *q, loaded_t *l, omega_error_t *err)
+{
+    if (l->rc) {
+        if (err)
+            *err = l->err;
+        return l->rc;
+    }
+    return l->keep ? q->cb(q->ctx, &l->s, l->samples.v, l->samples.n) : 0;
+}
+
+/* Load, match and emit one candidate series of a series_match or tier select; returns 0,
+ * the callback's stop value or an error. */
 static int visit_series(query_t *q, uint64_t id, omega_error_t *err)
 {
     char *key = NULL, *strbuf = NULL;
@@ -395,10 +466,10 @@ static int visit_series(query_t *q, uint64_t id, omega_error_t *err)
         rc = storage_tier_read(q->db, q->tier, id, q->start, q->end, &q->buckets, err);
         if (rc == 0 && q->buckets.n > 0)
             rc = q->bcb(q->ctx, &s, q->buckets.v, q->buckets.n);
-    } else if (rc == 0 && q->with_samples) {
-        rc = read_samples(q->db, id, q->start, q->end, &q->samples, &q->head, err);
-        if (rc == 0 && q->samples.n > 0)
-            rc = q->cb(q->ctx, &s, q->samples.v, q->samples.n);
+    } else if (rc == 0 && q->active) {
+        rc = storage_reader_active(&q->rd, id, q->start, q->end, err);
+        if (rc == 1)
+            rc = q->cb(q->ctx, &s, NULL, 0);
     } else if (rc == 0) {
         rc = q->cb(q->ctx, &s, NULL, 0);
     }
@@ -406,6 +477,129 @@ out:
     free(key);
     free(strbuf);
     free(labels);
+    return rc;
+}
+
+/* ---- parallel sample reads ----
+ * A select over many series reads them in batches: the calling thread and up to
+ * PAR_THREADS - 1 helpers load the series of a batch (labels, match, samples: the costly
+ * part), then the caller hands them to the callback in id order, so callbacks run on the
+ * caller's thread one at a time and a stop or a budget error ends the read after at most
+ * one batch. */
+#define PAR_MIN     32  /* fewer candidates are read by the calling thread alone */
+#define PAR_BATCH   64  /* series loaded per batch */
+#define PAR_THREADS 4   /* threads per select at most (the caller included) */
+
+typedef struct par {
+    const query_t *q;      /* the select */
+    const uint64_t *ids;   /* this batch's ids */
+    loaded_t *slots;       /* their results, PAR_BATCH */
+    size_t n;              /* ids in this batch */
+    _Atomic size_t next;   /* next index to take */
+    pthread_mutex_t lock;  /* guards gen, busy, stop */
+    pthread_cond_t cond;   /* batch posted / helper finished */
+    unsigned gen;          /* batch number */
+    unsigned busy;         /* helpers still working on the batch */
+    int stop;              /* helpers must exit */
+} par_t;
+
+static void par_work(par_t *p, storage_reader_t *rd)
+{
+    size_t i;
+    while ((i = atomic_fetch_add(&p->next, 1)) < p->n)
+        load_series(p->q, rd, p->ids[i], &p->slots[i]);
+}
+
+static void *par_helper(void *arg)
+{
+    par_t *p = arg;
+    storage_reader_t rd;
+    storage_reader_init(&rd, p->q->db);
+    unsigned seen = 0;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->stop && p->gen == seen)
+            pthread_cond_wait(&p->cond, &p->lock);
+        if (p->stop)
+            break;
+        seen = p->gen;
+        pthread_mutex_unlock(&p->lock);
+        par_work(p, &rd);
+        pthread_mutex_lock(&p->lock);
+        if (--p->busy == 0)
+            pthread_cond_broadcast(&p->cond);
+    }
+    pthread_mutex_unlock(&p->lock);
+    storage_reader_deinit(&rd);
+    return NULL;
+}
+
+static unsigned par_threads(size_t n_ids)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n_ids < PAR_MIN || cpus < 2)
+        return 1;
+    return cpus < PAR_THREADS ? (unsigned)cpus : PAR_THREADS;
+}
+
+static int run_parallel(query_t *q, const idvec_t *ids, unsigned threads, omega_error_t *err)
+{
+    par_t p = {.q = q, .slots = omega_calloc(PAR_BATCH, sizeof(loaded_t))};
+    pthread_t th[PAR_THREADS];
+    unsigned started = 0;
+    pthread_mutex_init(&p.lock, NULL);
+    pthread_cond_init(&p.cond, NULL);
+    for (unsigned t = 1; t < threads; t++)
+        if (pthread_create(&th[started], NULL, par_helper, &p) == 0)
+            started++;
+    int rc = 0;
+    for (size_t off = 0; rc == 0 && off < ids->n; off += PAR_BATCH) {
+        pthread_mutex_lock(&p.lock);
+        p.ids = ids->v + off;
+        p.n = ids->n - off < PAR_BATCH ? ids->n - off : PAR_BATCH;
+        atomic_store(&p.next, 0);
+        p.busy = started;
+        p.gen++;
+        pthread_cond_broadcast(&p.cond);
+        pthread_mutex_unlock(&p.lock);
+        par_work(&p, &q->rd);
+        pthread_mutex_lock(&p.lock);
+        while (p.busy > 0)
+            pthread_cond_wait(&p.cond, &p.lock);
+        pthread_mutex_unlock(&p.lock);
+        for (size_t i = 0; rc == 0 && i < p.n; i++)
+            rc = emit_series(q, &p.slots[i], err);
+    }
+    pthread_mutex_lock(&p.lock);
+    p.stop = 1;
+    pthread_cond_broadcast(&p.cond);
+    pthread_mutex_unlock(&p.lock);
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    for (size_t i = 0; i < PAR_BATCH; i++) {
+        loaded_clear(&p.slots[i]);
+        free(p.slots[i].samples.v);
+    }
+    free(p.slots);
+    pthread_cond_destroy(&p.cond);
+    pthread_mutex_destroy(&p.lock);
+    return rc;
+}
+
+/* Every candidate of a select with samples, in id order. */
+static int run_samples(query_t *q, const idvec_t *ids, omega_error_t *err)
+{
+    unsigned threads = par_threads(ids->n);
+    if (threads > 1)
+        return run_parallel(q, ids, threads, err);
+    loaded_t one = {0};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < ids->n; i++) {
+        load_series(q, &q->rd, ids->v[i], &one);
+        rc = emit_series(q, &one, err);
+    }
+    loaded_clear(&one);
+    free(one.samples.v);
     return rc;
 }
 
@@ -417,19 +611,21 @@ static int run_query(query_t *q, const omega_matcher_t *matchers, size_t n_match
     if (!q->db || (q->tier ? !q->bcb : !q->cb))
         return omega_error_set(err, OMEGA_EINVAL, "storage: no database or callback");
     int rc = compile_matchers(matchers, n_matchers, &cm, err);
-    if (rc == 0 && q->with_samples && q->start > q->end)
+    if (rc == 0 && (q->with_samples || q->active) && q->start > q->end)
         goto out; /* nothing can match the time range */
     if (rc == 0)
         rc = candidates(q->db, cm, n_matchers, &ids, err);
     q->cm = cm;
     q->n_cm = n_matchers;
-    for (size_t i = 0; rc == 0 && i < ids.n; i++)
+    storage_reader_init(&q->rd, q->db);
+    if (rc == 0 && q->with_samples && !q->tier)
+        rc = run_samples(q, &ids, err);
+    for (size_t i = 0; rc == 0 && (!q->with_samples || q->tier) && i < ids.n; i++)
         rc = visit_series(q, ids.v[i], err);
+    storage_reader_deinit(&q->rd);
 out:
     free_matchers(cm, n_matchers);
     free(ids.v);
-    free(q->samples.v);
-    free(q->head.v);
     free(q->buckets.v);
     return rc;
 }
@@ -452,6 +648,19 @@ int omega_tsdb_series_match(omega_tsdb_t *db, const omega_matcher_t *matchers, s
                             omega_tsdb_series_cb cb, void *ctx, omega_error_t *err)
 {
     query_t q = {.db = db, .with_samples = 0, .cb = cb, .ctx = ctx};
+    return run_query(&q, matchers, n_matchers, err);
+}
+
+int omega_tsdb_series_active(omega_tsdb_t *db, const omega_matcher_t *matchers,
+                             size_t n_matchers, int64_t start_ms, int64_t end_ms,
+                             omega_tsdb_series_cb cb, void *ctx, omega_error_t *err)
+{
+    query_t q = {.db = db, .active = 1, .start = start_ms, .end = end_ms, .cb = cb, .ctx = ctx};
+    if (db && db->opts.raw_retention_ms > 0) {
+        int64_t oldest = storage_time_sub(omega_now_ms(), db->opts.raw_retention_ms);
+        if (q.start < oldest)
+            q.start = oldest;
+    }
     return run_query(&q, matchers, n_matchers, err);
 }
 

@@ -11,6 +11,7 @@
 
 #include <rocksdb/c.h>
 
+#include "headenc.h"
 #include "omega/tsdb.h"
 
 /* ---- On-disk layout (format version 2; docs/storage.md has the full description) ----
@@ -37,6 +38,8 @@
  *                                          hour's rollups need updating
  * samples  (format 1 only) id + ts      -> double; migrated into chunks on open
  * meta, alerts, audit, events: opaque keys/values of the KV facade.
+ * Values of head, raw and h1..mo1 are sealed blobs ("OMB1"..., AAD = their key) for
+ * sensitive series when a cipher is attached (crypt.c); plain and sealed values mix.
  *
  * Canonical series key: varint(len) name, then per label (sorted by name, empty values
  * dropped) varint(len) lname varint(len) lvalue. Lengths are LEB128. */
@@ -92,6 +95,50 @@ typedef struct storage_idmap {
     size_t n_entries;                /* entries in the map */
 } storage_idmap_t;
 
+/* One slot of the id -> canonical key cache. */
+typedef struct storage_revslot {
+    uint64_t id; /* series id (valid when key != NULL) */
+    size_t klen; /* bytes in key */
+    char *key;   /* canonical key, owned; NULL for an empty slot */
+} storage_revslot_t;
+
+/* revcache.c: id -> canonical key, direct-mapped by the id's low bits, bounded. */
+typedef struct storage_revcache {
+    pthread_rwlock_t lock;   /* guards everything below */
+    storage_revslot_t *slots; /* n_slots slots, owned */
+    size_t n_slots;          /* power of two */
+} storage_revcache_t;
+
+int storage_revcache_init(storage_revcache_t *c);
+void storage_revcache_deinit(storage_revcache_t *c);
+/* 1 with *key (malloc'd copy, free() it) and *klen when cached, else 0. */
+int storage_revcache_get(storage_revcache_t *c, uint64_t id, char **key, size_t *klen);
+void storage_revcache_put(storage_revcache_t *c, uint64_t id, const char *key, size_t klen);
+/* Drop the entries of ids (after an erase committed). */
+void storage_revcache_forget(storage_revcache_t *c, const uint64_t *ids, size_t n);
+
+/* postcache.c: (label, value) -> sorted ids, valid for one index generation. */
+#define STORAGE_POSTCACHE_MAX_IDS   (1u << 20) /* ids held in all (8 MiB) */
+#define STORAGE_POSTCACHE_MAX_LISTS 16         /* lists one intersection may take */
+struct postentry;
+typedef struct storage_postcache {
+    pthread_rwlock_t lock;      /* guards everything below */
+    struct postentry **buckets; /* fixed table, owned */
+    size_t total_ids;           /* ids held */
+} storage_postcache_t;
+
+int storage_postcache_init(storage_postcache_t *c);
+void storage_postcache_deinit(storage_postcache_t *c);
+/* When all n lists (keys[i] = posting prefix of klens[i] bytes) are cached at gen: push
+ * (in ascending order) every id present in all of them and return 1; else 0, nothing
+ * pushed. */
+int storage_postcache_intersect(storage_postcache_t *c, const char *const *keys,
+                                const size_t *klens, size_t n, uint64_t gen,
+                                void (*push)(void *ctx, uint64_t id), void *ctx);
+/* Cache the sorted ids of key read at gen (kept unless an entry as new exists). */
+void storage_postcache_put(storage_postcache_t *c, const char *key, size_t klen, uint64_t gen,
+                           const uint64_t *ids, size_t n);
+
 /* The series index's in-memory side. */
 typedef struct storage_index {
     pthread_rwlock_t cache_lock; /* guards cache */
@@ -99,22 +146,28 @@ typedef struct storage_index {
     pthread_mutex_t create_lock; /* serialises series creation (ids, counters, batch write) */
     uint64_t next_id;            /* next id to hand out; under create_lock */
     _Atomic uint64_t n_series;   /* series on disk; written under create_lock */
+    storage_revcache_t rev;      /* id -> key cache for reverse lookups */
+    storage_postcache_t posts;   /* equality postings cache */
+    _Atomic uint64_t gen;        /* bumped after each commit creating or erasing series */
+    _Atomic int64_t gen_mono_ms; /* monotonic ms of the last bump */
 } storage_index_t;
+
+/* Bump the index generation (after a commit that created or erased series). */
+void storage_index_bump(storage_index_t *ix);
 
 /* The unsealed samples of one series, in memory (their durable copy is the head log). */
 typedef struct storage_head {
     struct storage_head *next; /* chain in the stripe's table */
     uint64_t id;               /* series id */
-    omega_sample_t *s;         /* samples in arrival order, owned */
-    uint32_t n;                /* samples in s */
-    uint32_t cap;              /* samples allocated */
-    int64_t min_ts, max_ts;    /* time span of s (valid when n > 0) */
+    storage_headenc_t enc;     /* samples in arrival order, compressed (headenc.h) */
+    uint32_t n;                /* samples in enc */
+    int64_t min_ts, max_ts;    /* time span of the samples (valid when n > 0) */
     int64_t sealed_max;        /* last sealed timestamp when sealed_known */
-    uint64_t first_seq;        /* lowest head-log record holding one of s (n > 0) */
-    int64_t first_mono_ms;     /* monotonic ms when s became non-empty */
+    uint64_t first_seq;        /* lowest head-log record holding a sample (n > 0) */
+    int64_t first_mono_ms;     /* monotonic ms when the head became non-empty */
     uint8_t sealed_known;      /* sealed_max is known (else ask RocksDB) */
     uint8_t queued;            /* on the due list */
-    uint8_t sorted;            /* s strictly ascending by time */
+    uint8_t sorted;            /* samples strictly ascending by time */
 } storage_head_t;
 
 #define STORAGE_HEAD_STRIPES 64
@@ -138,6 +191,7 @@ typedef struct storage_heads {
     _Atomic int64_t last_age_scan_ms; /* monotonic ms of the last scan for old heads */
     _Atomic uint64_t head_samples;    /* samples in memory heads */
     _Atomic uint64_t chunks_written;  /* chunks put by seal rounds since open */
+    _Atomic uint64_t chunk_epoch;     /* raw CF commits (seal, erase): bumped after each */
     uint64_t seal_gen;                /* seal rounds since open (rollup mark values) */
     uint64_t log_floor;               /* head-log records below this are deleted */
     uint64_t sealed_since_floor;      /* heads sealed since log_floor was last recomputed */
@@ -208,6 +262,10 @@ struct omega_tsdb {
     rocksdb_compactionfilter_t *tier_filter[4];           /* h1..mo1 retention filters */
     _Atomic uint64_t samples_written;                     /* samples acknowledged since open */
     storage_life_t life;                                  /* limit checks and backups */
+    struct storage_crypt *_Atomic crypt;                  /* cipher, NULL until attached */
+    _Atomic uint64_t crypt_pending;                       /* lowest sealed head-log record
+                                                             not replayed (no cipher yet),
+                                                             UINT64_MAX: none (crypt.c) */
 };
 
 /* limits.c: the lifecycle thread (start after open, stop before close) and the
@@ -290,10 +348,11 @@ void storage_sbuf_push(storage_sbuf_t *b, int64_t ts, double v);
  * heads_init: locks and table (before RocksDB opens); deinit frees everything. */
 int storage_heads_init(storage_heads_t *h, uint32_t max_samples, int64_t max_age_ms);
 void storage_heads_deinit(storage_heads_t *h);
-/* Add the head-log record of n points (ids resolved) to wb; returns its sequence number.
+/* Add the head-log record of n points (ids resolved) to wb (sealed when one is sensitive:
+ * crypt.c); *seq gets its sequence number. Returns 0 or the cipher's error (nothing added).
  * Call with seal_lock held shared, and commit wb before releasing it. */
-uint64_t storage_head_log_add(omega_tsdb_t *db, rocksdb_writebatch_t *wb, const uint64_t *ids,
-                              const omega_point_t *pts, size_t n);
+int storage_head_log_add(omega_tsdb_t *db, rocksdb_writebatch_t *wb, const uint64_t *ids,
+                         const omega_point_t *pts, size_t n, uint64_t *seq, omega_error_t *err);
 /* Append committed points to the memory heads (seal_lock shared). Returns 1 when a head
  * became due for sealing. */
 /* Sync the WAL and flush every column family's memtable (so old WAL files can go). */
@@ -314,6 +373,11 @@ void storage_heads_mark_new(omega_tsdb_t *db, const uint64_t *ids, size_t n);
 /* Append e's samples in [start, end] to out sorted, the last arrival of a time winning
  * (caller holds e's stripe lock). */
 void storage_head_sorted(const storage_head_t *e, int64_t start, int64_t end, storage_sbuf_t *out);
+/* Empty a sealed head (its stripe locked): keep the stream's buffer for the next samples
+ * unless the head was filling slowly (fewer than half of max_samples), then free it. */
+void storage_head_clear(storage_heads_t *h, storage_head_t *e);
+/* Free an unlinked head and its samples. */
+void storage_head_free(storage_head_t *e);
 /* The stripe a series' head lives in, and the head itself (created when create is set). */
 storage_head_stripe_t *storage_head_stripe(storage_heads_t *h, uint64_t id);
 storage_head_t *storage_head_find(storage_head_stripe_t *st, uint64_t id, int create);
@@ -329,6 +393,30 @@ int storage_heads_seal_wanted(omega_tsdb_t *db);
  * through ro. OMEGA_ECORRUPT names the damaged chunk in err. */
 int storage_chunks_read(omega_tsdb_t *db, const rocksdb_readoptions_t *ro, uint64_t id,
                         int64_t start, int64_t end, storage_sbuf_t *out, omega_error_t *err);
+/* 1 when series id has a chunk with a sample in [start, end] (headers only), 0 when not,
+ * or a RocksDB error, through it (an iterator over the raw CF). */
+int storage_chunks_any(omega_tsdb_t *db, rocksdb_iterator_t *it, uint64_t id, int64_t start,
+                       int64_t end, omega_error_t *err);
+/* The same through an existing iterator over the raw CF (one per reader, renewed when
+ * chunk_epoch moved: see read.c). */
+int storage_chunks_read_it(omega_tsdb_t *db, rocksdb_iterator_t *it, uint64_t id, int64_t start,
+                           int64_t end, storage_sbuf_t *out, omega_error_t *err);
+/* read.c: one thread's reader of series samples for queries (see read.c). */
+typedef struct storage_reader {
+    omega_tsdb_t *db;       /* the store */
+    rocksdb_iterator_t *it; /* raw CF iterator, NULL until needed */
+    uint64_t epoch;         /* heads.chunk_epoch when it was made */
+    storage_sbuf_t head;    /* reused head copy */
+} storage_reader_t;
+void storage_reader_init(storage_reader_t *r, omega_tsdb_t *db);
+void storage_reader_deinit(storage_reader_t *r);
+/* Replace out's contents with the samples of id in [start, end] (sorted, unique). */
+int storage_reader_samples(storage_reader_t *r, uint64_t id, int64_t start, int64_t end,
+                           storage_sbuf_t *out, omega_error_t *err);
+/* 1 when id has a sample in [start, end] (head or chunk headers; nothing decoded), 0 when
+ * not, or an error. */
+int storage_reader_active(storage_reader_t *r, uint64_t id, int64_t start, int64_t end,
+                          omega_error_t *err);
 /* rollup.c: add the marks of the hours of sorted samples s to wb; the worker; reads of
  * a tier (buckets of id starting in [bucket_start(start), end], expired ones left out);
  * a tier's retention filter; a tier's retention. */
@@ -344,5 +432,41 @@ rocksdb_compactionfilter_t *storage_tier_filter_create(storage_tier_filter_t *tf
 int64_t storage_tier_retention(const omega_tsdb_t *db, omega_tsdb_tier_t tier);
 /* The raw CF compaction filter (retention by the chunks' sample times). */
 rocksdb_compactionfilter_t *storage_raw_filter_create(omega_tsdb_t *db);
+
+/* crypt.c: encryption at rest of sensitive series (docs/storage.md). Every function is a
+ * no-op or a plain pass-through while no cipher is attached. */
+typedef struct storage_crypt storage_crypt_t;
+/* At open, before the head log is replayed: attach the options' cipher, if any. */
+int storage_crypt_open(omega_tsdb_t *db, omega_error_t *err);
+/* At close: free the cipher state. */
+void storage_crypt_free(omega_tsdb_t *db);
+/* 1 when a stored value is sealed (starts with OMEGA_TSDB_SEALED_MAGIC). */
+static inline int storage_crypt_is_sealed(const char *v, size_t n)
+{
+    return n >= 4 && v[0] == 'O' && v[1] == 'M' && v[2] == 'B' && v[3] == '1';
+}
+/* Whether series id's samples must be sealed now (0 without patterns). name is its metric
+ * name when known (else read from the index); a failed lookup counts as sensitive. */
+int storage_crypt_sensitive(omega_tsdb_t *db, uint64_t id, const char *name);
+/* Put val under key in cf of wb, sealed when seal is set (AAD = key). 0 or the cipher's
+ * error (nothing put). */
+int storage_crypt_put(omega_tsdb_t *db, rocksdb_writebatch_t *wb, int cf, const char *key,
+                      size_t klen, const void *val, size_t vlen, int seal, omega_error_t *err);
+/* The plain bytes of a stored value: v itself when not sealed (*owned = NULL), else opened
+ * into *owned (malloc'd, free() it). OMEGA_EACCES (no cipher, key not held) or
+ * OMEGA_ECORRUPT (altered, moved) with err naming the value. */
+int storage_crypt_view(omega_tsdb_t *db, const char *key, size_t klen, const char *v, size_t vlen,
+                       const char **plain, size_t *plen, char **owned, omega_error_t *err);
+/* head.c: put the head-log record rec under key into wb, sealed when one of the n points
+ * belongs to a sensitive series. */
+int storage_crypt_head_put(omega_tsdb_t *db, rocksdb_writebatch_t *wb, const char *key,
+                           const char *rec, size_t len, const uint64_t *ids,
+                           const omega_point_t *pts, size_t n, omega_error_t *err);
+/* head.c replay: one record (opened first when sealed; kept for
+ * omega_tsdb_cipher_attach when no cipher is attached yet). */
+int storage_crypt_replay(omega_tsdb_t *db, uint64_t seq, const char *key, size_t klen,
+                         const char *v, size_t vlen);
+/* head.c: replay one plain record; OMEGA_ECORRUPT when it does not parse. */
+int storage_head_replay_record(omega_tsdb_t *db, uint64_t seq, const char *p, size_t len);
 
 #endif

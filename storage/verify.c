@@ -32,8 +32,15 @@ int omega_tsdb_verify(omega_tsdb_t *db, omega_tsdb_integrity_t *out, omega_tsdb_
         int64_t ts = klen == STORAGE_SAMPLE_KEY_LEN ? storage_sample_key_ts(k) : 0;
         omega_sample_t *s = NULL;
         size_t n = 0;
-        if (klen == STORAGE_SAMPLE_KEY_LEN && storage_chunk_info(v, vlen, ts, &info) == 0 &&
-            storage_chunk_decode(v, vlen, ts, &s, &n) == 0) {
+        char *owned = NULL;
+        omega_error_t cerr;
+        /* a sealed chunk must open (its GCM tag checks it) before its CRC is checked */
+        int ok = klen == STORAGE_SAMPLE_KEY_LEN &&
+                 storage_crypt_view(db, k, klen, v, vlen, &v, &vlen, &owned, &cerr) == 0 &&
+                 storage_chunk_info(v, vlen, ts, &info) == 0 &&
+                 storage_chunk_decode(v, vlen, ts, &s, &n) == 0;
+        free(owned);
+        if (ok) {
             out->samples += n;
             free(s);
             continue;

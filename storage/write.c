@@ -250,11 +250,12 @@ static int write_creating(omega_tsdb_t *db, const omega_point_t *pts, write_plan
     storage_idmap_init(&fresh, 16);
     pthread_mutex_lock(&ix->create_lock);
     int rc = resolve_create(db, plan, wb, &fresh, &n_new, err);
-    if (rc == 0) {
-        *seq = storage_head_log_add(db, wb, plan->ids, pts, plan->n);
+    if (rc == 0)
+        rc = storage_head_log_add(db, wb, plan->ids, pts, plan->n, seq, err);
+    if (rc == 0)
         rc = commit(db, wb, err);
-    }
     if (rc == 0 && n_new) {
+        storage_index_bump(ix); /* cached postings lists lack the new series */
         ix->next_id += n_new;
         atomic_fetch_add(&ix->n_series, n_new);
         for (size_t b = 0; b < fresh.n_buckets; b++)
@@ -292,8 +293,9 @@ int omega_tsdb_write(omega_tsdb_t *db, const omega_point_t *points, size_t n, om
      * takes the lock exclusively, so it never sees a record committed but not appended. */
     pthread_rwlock_rdlock(&db->heads.seal_lock);
     if (storage_index_cached_many(&db->index, plan.keys, plan.off, plan.ids, plan.n) == 0) {
-        seq = storage_head_log_add(db, wb, plan.ids, points, n);
-        rc = commit(db, wb, err);
+        rc = storage_head_log_add(db, wb, plan.ids, points, n, &seq, err);
+        if (rc == 0)
+            rc = commit(db, wb, err);
     } else {
         rc = write_creating(db, points, &plan, wb, &seq, err);
     }

@@ -666,9 +666,11 @@ static void test_builtin_rules(void **state)
     omega_error_t err;
     omega_error_clear(&err);
     assert_int_equal(omega_alert_rule_delete(e, "builtin-cpu-usage", &err), OMEGA_EPERM);
+    /* Built-in rules are edited, not replaced: their identity is fixed (test_alert_rules). */
     assert_int_equal(omega_alert_rule_put(e, "builtin-memory-usage", "{\"name\":\"m\","
                                           "\"expr\":\"m\",\"warning\":1}", NULL, &err),
-                     OMEGA_EPERM);
+                     OMEGA_EINVAL);
+    assert_string_equal(err.path, "name");
     assert_int_equal(omega_alert_channel_delete(e, "builtin-log", &err), OMEGA_EPERM);
     omega_label_t l = {"cpu", "total"};
     omega_point_t p = {"system_cpu_usage_percent", &l, 1, f->t0, 99};

@@ -20,7 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -438,7 +441,99 @@ static void test_response_time(void **state)
     json_decref(a);
 }
 
-/* Every application rule is listed as built in, read-only like the host rules. */
+/* A loopback TCP socket on a free port: listening when listen_too, else closed again (a
+ * port that refuses connections). Returns the port; *fd the listening socket or -1. */
+static int loopback_port(int listen_too, int *fd)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    if (listen_too)
+        assert_int_equal(listen(s, 8), 0);
+    else
+        close(s);
+    *fd = listen_too ? s : -1;
+    return ntohs(a.sin_port);
+}
+
+/* Network connectivity through the real probe collector: a target that refuses connections
+ * fires builtin-probe-failure (critical) after its 15 s `for`, a listening one never does.
+ * Disk space low: a filesystem at 97 % fires builtin-disk-space (critical) and the warning
+ * of builtin-disk-usage on the same series is inhibited by it; one at 50 % fires neither. */
+static void test_probe_failure_and_disk_space(void **state)
+{
+    fx_t *f = *state;
+    int lfd, dummy;
+    char up[32], down[32];
+    snprintf(up, sizeof(up), "127.0.0.1:%d", loopback_port(1, &lfd));
+    snprintf(down, sizeof(down), "127.0.0.1:%d", loopback_port(0, &dummy));
+    omega_collect_options_t co;
+    omega_collect_options_init(&co);
+    co.enable_cpu = co.enable_memory = co.enable_vmstat = co.enable_disk = 0;
+    co.enable_processes = co.enable_sensors = co.enable_pressure = co.enable_self = 0;
+    co.enable_network = 1;
+    const char *targets[] = {up, down};
+    co.probe_targets = targets;
+    co.n_probe_targets = 2;
+    co.probe_timeout_ms = 1000;
+    omega_collector_t *col = omega_collector_create(&co, NULL);
+    assert_non_null(col);
+    omega_collect_sink_t sink = {sink_write, f->db};
+    int64_t first_seen = -1, fired = -1;
+    /* Probe rounds run on the collector's thread: a pass reports the last finished round.
+     * Fake time moves 5 s a pass; real time 50 ms (at most 200 passes). */
+    for (int k = 0; k < 200 && fired < 0; k++) {
+        omega_collector_collect(col, f->t0 + k * 5 * SEC, &sink);
+        json_t *a = eval_alerts(f, k * 5 * SEC, "builtin-probe-failure");
+        size_t i;
+        json_t *it;
+        json_array_foreach(a, i, it)
+        {
+            assert_string_equal(label(it, "target"), down);
+            if (first_seen < 0)
+                first_seen = k;
+            if (strcmp(sget(it, "state"), "firing") == 0) {
+                fired = k;
+                assert_string_equal(sget(it, "severity"), "critical");
+            }
+        }
+        json_decref(a);
+        usleep(50 * 1000);
+    }
+    omega_collector_destroy(col);
+    close(lfd);
+    if (first_seen < 0 || fired < 0)
+        fail_msg("the refused target never fired (pending from pass %d)", (int)first_seen);
+    assert_true(fired - first_seen >= 3); /* 15 s of `for` at 5 s a pass */
+
+    int64_t t = 1000 * 5 * SEC;
+    /* The disk collector's series for a nearly full and a half full filesystem. */
+    omega_label_t data[2] = {{"device", "sdb1"}, {"mountpoint", "/data"}};
+    omega_label_t root[2] = {{"device", "sda1"}, {"mountpoint", "/"}};
+    omega_point_t pts[2] = {{"system_filesystem_used_percent", data, 2, f->t0 + t, 97},
+                            {"system_filesystem_used_percent", root, 2, f->t0 + t, 50}};
+    assert_int_equal(omega_tsdb_write(f->db, pts, 2, NULL), 0);
+    json_t *crit = eval_alerts(f, t, "builtin-disk-space");
+    json_t *warn = eval_alerts(f, t, "builtin-disk-usage");
+    assert_int_equal((int)json_array_size(crit), 1);
+    assert_int_equal((int)json_array_size(warn), 1);
+    json_t *c = json_array_get(crit, 0), *w = json_array_get(warn, 0);
+    assert_string_equal(label(c, "mountpoint"), "/data");
+    assert_string_equal(sget(c, "severity"), "critical");
+    assert_string_equal(sget(c, "state"), "firing");
+    assert_string_equal(label(w, "mountpoint"), "/data");
+    assert_string_equal(sget(w, "severity"), "warning");
+    assert_true(json_is_true(json_object_get(w, "inhibited")));
+    assert_true(json_is_false(json_object_get(c, "inhibited")));
+    json_decref(crit);
+    json_decref(warn);
+}
+
+/* Every application rule is listed as built in; they cannot be deleted (edits and
+ * disabling: test_alert_rules). */
 static void test_builtin_rules_listed(void **state)
 {
     fx_t *f = *state;
@@ -477,6 +572,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_exception_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_failure_and_compilation_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probe_failure_and_disk_space, setup, teardown),
         cmocka_unit_test_setup_teardown(test_builtin_rules_listed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

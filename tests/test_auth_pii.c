@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Table tests of omega_pii_mask(): what each detector masks, what it must leave alone
  * (PIDs, dates, times, versions, MAC addresses, long counters, words that merely contain
- * an "@"), kind selection, and hostile input (huge, binary, truncated). */
+ * an "@"), kind selection, and hostile input (huge, binary, truncated); and of
+ * omega_pii_label_cb(), ingest's hook for free-text labels. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,8 +73,7 @@ static const struct {
     {"/home/", "/home/", 0},
     {"/homework/x", "/homework/x", 0},
     /* mixed */
-    {"rsync /home/dan/f dan@example.org:/srv 10.1.2.3",
-     "rsync /home/[USER]/f [EMAIL]:/srv [IPV4]",
+    {"rsync /home/dan/f dan@example.org:/srv 10.1.2.3", "rsync /home/[USER]/f [EMAIL]:/srv [IPV4]",
      OMEGA_PII_HOME | OMEGA_PII_EMAIL | OMEGA_PII_IPV4},
     {"", "", 0},
     {"nothing to see", "nothing to see", 0},
@@ -122,8 +122,8 @@ static void test_hostile_input(void **state)
     free(out);
     free(big);
     /* Binary bytes and truncated items at the very end. */
-    const char *ends[] = {"\xff\xfe\x80 a@", "10.0.0.", "2001:db8::", "+44 20", "(555) 123-",
-                          "4111 1111 1111 111", "/home/", "x@example.", "\\Users\\"};
+    const char *ends[] = {"\xff\xfe\x80 a@",    "10.0.0.", "2001:db8::", "+44 20",   "(555) 123-",
+                          "4111 1111 1111 111", "/home/",  "x@example.", "\\Users\\"};
     for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
         out = omega_pii_mask(ends[i], OMEGA_PII_ALL, NULL);
         assert_non_null(out);
@@ -132,12 +132,52 @@ static void test_hostile_input(void **state)
     }
 }
 
+/* The ingest hook: only the listed free-text labels are touched, and only when something
+ * was found (NULL keeps the value as stored). */
+static void test_label_hook_table(void **state)
+{
+    static const char *const names[] = {"note", "comment"};
+    omega_pii_labels_t pl = {names, 2, OMEGA_PII_ALL};
+    static const struct {
+        const char *name, *value, *out; /* out NULL: value kept */
+    } rows[] = {
+        {"note", "ask carol@example.org", "ask [EMAIL]"},
+        {"comment", "from 10.1.2.3 and 2001:db8::7", "from [IPV4] and [IPV6]"},
+        {"note", "call +44 20 7946 0958", "call [PHONE]"},
+        {"note", "paid with 4111 1111 1111 1111", "paid with [CARD]"},
+        {"comment", "core in /home/dave/core.1", "core in /home/[USER]/core.1"},
+        {"note", "nothing personal here", NULL},
+        {"note", "", NULL},
+        {"host", "carol@example.org", NULL},  /* not a free-text label */
+        {"notes", "carol@example.org", NULL}, /* names compare exactly */
+        {"Note", "carol@example.org", NULL},
+        {"instance", "10.1.2.3:9100", NULL},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char *got = omega_pii_label_cb(&pl, rows[i].name, rows[i].value);
+        if (!rows[i].out ? got != NULL : !got || strcmp(got, rows[i].out) != 0)
+            fail_msg("row %zu %s=\"%s\": got %s%s%s, want %s", i, rows[i].name, rows[i].value,
+                     got ? "\"" : "", got ? got : "NULL", got ? "\"" : "",
+                     rows[i].out ? rows[i].out : "NULL");
+        free(got);
+    }
+    /* Kinds narrow what is masked; an empty list touches nothing. */
+    pl.kinds = OMEGA_PII_EMAIL;
+    char *got = omega_pii_label_cb(&pl, "note", "carol@example.org on 10.1.2.3");
+    assert_string_equal(got, "[EMAIL] on 10.1.2.3");
+    free(got);
+    assert_null(omega_pii_label_cb(&pl, "note", "only 10.1.2.3"));
+    pl.n = 0;
+    assert_null(omega_pii_label_cb(&pl, "note", "carol@example.org"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mask_table),
         cmocka_unit_test(test_kind_selection),
         cmocka_unit_test(test_hostile_input),
+        cmocka_unit_test(test_label_hook_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -983,6 +983,95 @@ static void test_format_double_round_trips_random_bits(void **state)
     assert_string_equal(omega_format_double(-INFINITY, buf, sizeof(buf)), "-Inf");
 }
 
+/* Oracle for the shortest digits: the first precision whose %e form parses back. */
+static int oracle_digits(double v, char *dg, int *exp10)
+{
+    char e[40];
+    int prec = 1;
+    for (; prec < 17; prec++) {
+        snprintf(e, sizeof(e), "%.*e", prec - 1, fabs(v));
+        if (strtod(e, NULL) == fabs(v))
+            break;
+    }
+    snprintf(e, sizeof(e), "%.*e", prec - 1, fabs(v));
+    int n = 0;
+    const char *s = e;
+    for (; *s != 'e'; s++)
+        if (*s != '.')
+            dg[n++] = *s;
+    *exp10 = atoi(s + 1);
+    while (n > 1 && dg[n - 1] == '0')
+        n--;
+    return n;
+}
+
+static void check_digits(double v)
+{
+    char got[20], want[20];
+    int ge, we;
+    int gn = omega_double_digits(v, got, &ge), wn = oracle_digits(v, want, &we);
+    if (gn != wn || ge != we || memcmp(got, want, (size_t)gn) != 0)
+        fail_msg("%a: got %.*s e%d, want %.*s e%d", v, gn, got, ge, wn, want, we);
+    char plain[400];
+    size_t len = omega_format_plain(v, plain);
+    assert_int_equal(len, strlen(plain));
+    assert_null(strchr(plain, 'e'));
+    if (strtod(plain, NULL) != v)
+        fail_msg("%a -> \"%s\" does not parse back", v, plain);
+}
+
+static void test_double_digits_shortest(void **state)
+{
+    (void)state;
+    prng_seed(5);
+    for (int i = 0; i < 50000; i++) { /* random bit patterns: the printf path */
+        uint64_t bits = prng_next();
+        double v;
+        memcpy(&v, &bits, sizeof(v));
+        if (isfinite(v) && v != 0)
+            check_digits(v);
+    }
+    for (int i = 1; i < 40000; i++) { /* few decimals at every scale: the scaled path */
+        int64_t k = prng_range(1, 99999999);
+        int d = (int)prng_range(0, 12);
+        double v = (double)k / pow(10, d) * (i % 2 ? 1 : -1);
+        check_digits(v);
+        check_digits(v * 1e-5);
+        check_digits(0.1 * (double)i + 0.2); /* 17-digit sums */
+    }
+    static const double edge[] = {1e-5, 9.999999999999999e-6, 1e15, 999999999999999.9, 0.1,
+                                  0.30000000000000004, 5e-324, 1.7976931348623157e308,
+                                  4503599627370496.5, 123456789012345.67, 2.5e-5};
+    for (size_t i = 0; i < N_ELEMS(edge); i++)
+        check_digits(edge[i]);
+    char out[400];
+    assert_int_equal(omega_format_plain(19.16, out), 5);
+    assert_string_equal(out, "19.16");
+    omega_format_plain(-0.00061, out);
+    assert_string_equal(out, "-0.00061");
+    omega_format_plain(1e21, out);
+    assert_string_equal(out, "1000000000000000000000");
+    omega_format_plain(1.5e-7, out);
+    assert_string_equal(out, "0.00000015");
+    omega_format_plain(0.0, out);
+    assert_string_equal(out, "0");
+    omega_format_plain(-0.0, out);
+    assert_string_equal(out, "-0");
+    omega_format_plain(NAN, out);
+    assert_string_equal(out, "NaN");
+    omega_format_plain(-INFINITY, out);
+    assert_string_equal(out, "-Inf");
+    omega_buf_t b;
+    omega_buf_init(&b, 0);
+    omega_buf_put_i64(&b, 0);
+    omega_buf_puts(&b, " ");
+    omega_buf_put_i64(&b, -1795682580123LL);
+    omega_buf_puts(&b, " ");
+    omega_buf_put_i64(&b, LLONG_MIN);
+    assert_string_equal(b.data, "0 -1795682580123 -9223372036854775808");
+    omega_buf_deinit(&b);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* omega_metric_name_valid / omega_label_name_valid                                      */
 
@@ -1342,6 +1431,7 @@ int main(void)
         cmocka_unit_test(test_buf_take_with_headroom),
         cmocka_unit_test(test_buf_json_str_escapes),
         cmocka_unit_test(test_buf_json_str_in_a_document),
+        cmocka_unit_test(test_double_digits_shortest),
         cmocka_unit_test(test_buf_json_str_random_bytes_always_parse),
         cmocka_unit_test(test_buf_json_num),
         cmocka_unit_test(test_format_double_round_trips_random_bits),

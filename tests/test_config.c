@@ -488,6 +488,9 @@ static void test_cross_field_rules(void **state)
     expect_problem("{\"security\": {\"access_control\": {\"viewer_roles\": [\"admin\"]}}}",
                    "viewer_roles", "security.access_control.viewer_roles",
                    "role \"admin\" is in both admin_roles and viewer_roles");
+    expect_problem("{\"server\": {\"live_ping_interval\": \"1m\", \"live_idle_timeout\": 60}}",
+                   "live_ping_interval", "server.live_ping_interval",
+                   "live_ping_interval (1m) must be less than live_idle_timeout (1m)");
     char path[1024], *out = NULL, want[4096];
     fixture("cross-field.json", path, sizeof(path));
     assert_int_equal(validate(path, &out), 1);
@@ -532,7 +535,8 @@ static void test_templates_merge_and_validate(void **state)
     expect_problem("{\"notification_templates\": {\"system\": {\"body\": \"{metric}\"}}}", "body",
                    "notification_templates.system.body",
                    "unknown placeholder {metric}; known: metric_name, current_value, threshold, "
-                   "severity, timestamp, description, recommended_action, labels, alert, status");
+                   "severity, timestamp, description, recommended_action, labels, alert, status, "
+                   "dashboard_url");
     expect_problem("{\"notification_templates\": {\"bad name!\": {}}}", "bad name!",
                    "notification_templates.bad name!",
                    "template names use letters, digits, '_', '-' and '.'");

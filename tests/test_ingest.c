@@ -64,6 +64,48 @@ static const char *label(const omega_point_t *p, const char *name)
     return NULL;
 }
 
+/* ---- label rewrite hook ---- */
+
+/* Upper-cases the values of label "note"; counts its calls. */
+static char *upper_note(void *ctx, const char *name, const char *value)
+{
+    (*(int *)ctx)++;
+    if (strcmp(name, "note") != 0)
+        return NULL;
+    char *v = strdup(value);
+    for (char *c = v; *c; c++)
+        if (*c >= 'a' && *c <= 'z')
+            *c = (char)(*c - 'a' + 'A');
+    return v;
+}
+
+static void test_rewrite_labels(void **state)
+{
+    /* The two fields of the first line share one label set. */
+    omega_ingest_batch_t *b = lp_ok("m,host=a,note=hello\\ world x=1,y=2 1000000000\n"
+                                    "m,host=b,note=bye z=3 1000000000\n"
+                                    "m,host=c w=4 1000000000\n",
+                                    OMEGA_LP_NS, 4);
+    int calls = 0;
+    omega_ingest_batch_rewrite_labels(b, upper_note, &calls);
+    assert_int_equal(calls, 5); /* every label of every label set once */
+    size_t n;
+    const omega_point_t *p = omega_ingest_batch_points(b, &n);
+    assert_string_equal(label(&p[0], "note"), "HELLO WORLD");
+    assert_string_equal(label(&p[1], "note"), "HELLO WORLD");
+    assert_string_equal(label(&p[0], "host"), "a"); /* NULL: kept */
+    assert_string_equal(label(&p[2], "note"), "BYE");
+    assert_null(label(&p[3], "note"));
+    assert_string_equal(p[3].labels[0].name, "host");
+    omega_ingest_batch_destroy(b);
+    /* An empty batch: never called. */
+    b = omega_ingest_batch_create();
+    calls = 0;
+    omega_ingest_batch_rewrite_labels(b, upper_note, &calls);
+    assert_int_equal(calls, 0);
+    omega_ingest_batch_destroy(b);
+}
+
 /* ---- line protocol: good input ---- */
 
 static void test_lp_basic_mapping(void **state)
@@ -758,6 +800,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lp_basic_mapping),
+        cmocka_unit_test(test_rewrite_labels),
         cmocka_unit_test(test_lp_value_types),
         cmocka_unit_test(test_lp_booleans),
         cmocka_unit_test(test_lp_strings_skipped),

@@ -70,6 +70,38 @@ static void test_static_index_and_security_headers(void **state)
     httpc_resp_free(&r);
 }
 
+/* Static files may be kept by the browser but are revalidated (ETag) before reuse: a reload
+ * costs 304s, a changed file is fetched again, nothing is cached by proxies. */
+static void test_static_files_revalidate(void **state)
+{
+    (void)state;
+    httpc_resp_t r;
+    char cc[256], etag[128], hdr[256];
+    assert_int_equal(httpc_request(S.port, "GET", "/app.js", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(httpc_header(&r, "cache-control", cc, sizeof(cc)));
+    assert_non_null(strstr(cc, "must-revalidate"));
+    assert_non_null(strstr(cc, "private"));
+    assert_non_null(httpc_header(&r, "etag", etag, sizeof(etag)));
+    assert_true(strlen(etag) > 0);
+    httpc_resp_free(&r);
+    snprintf(hdr, sizeof(hdr), "If-None-Match: %s\r\n", etag);
+    assert_int_equal(httpc_request(S.port, "GET", "/app.js", hdr, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 304);
+    assert_int_equal(r.body_len, 0);
+    httpc_resp_free(&r);
+    assert_int_equal(httpc_request(S.port, "GET", "/app.js", "If-None-Match: \"stale\"\r\n", NULL,
+                                   0, &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    assert_true(r.body_len > 1000);
+    httpc_resp_free(&r);
+    /* API answers are never cached. */
+    assert_int_equal(httpc_request(S.port, "GET", "/api/v1/status", NULL, NULL, 0, &r), 0);
+    assert_null(strstr(r.headers, "must-revalidate"));
+    httpc_resp_free(&r);
+}
+
 static void test_unknown_api_path_is_404_json(void **state)
 {
     httpc_resp_t r;
@@ -408,6 +440,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthz),
         cmocka_unit_test(test_static_index_and_security_headers),
+        cmocka_unit_test(test_static_files_revalidate),
         cmocka_unit_test(test_unknown_api_path_is_404_json),
         cmocka_unit_test(test_wrong_method_is_405_with_allow),
         cmocka_unit_test(test_body_without_length_is_411),

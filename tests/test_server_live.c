@@ -2,7 +2,9 @@
 /* Integration tests of the live stream (/api/v1/live) against the real server: frames pushed
  * when a write touches a subscribed metric (not only at the interval), and bad input —
  * malformed, oversized, binary and out-of-order messages, 10,000 subscriptions on one socket,
- * and a client that never reads (disconnected; the server and other clients unaffected). */
+ * and a client that never reads (disconnected; the server and other clients unaffected);
+ * then, on a second server with a 1 s ping and a 3 s idle timeout, WebSocket keep-alive:
+ * clients answering pings stay, silent ones are closed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -394,6 +396,128 @@ static void test_client_that_never_reads_is_dropped(void **state)
     wsc_close(&other);
 }
 
+/* ---- keep-alive: a second server pinging after 1 s and hanging up after 3 s ---- */
+
+static srvtest_t K;
+
+static char *const keepalive_env[] = {
+    "OMEGA_ADMIN_PASSWORD=" ADMIN_PW,
+    "OMEGA_SERVER_LIVE_PING_INTERVAL=1s",
+    "OMEGA_SERVER_LIVE_IDLE_TIMEOUT=3s",
+    NULL,
+};
+
+static int keepalive_setup(void **state)
+{
+    (void)state;
+    return srvtest_start_session(&K, "live-keepalive", keepalive_env, "admin", ADMIN_PW);
+}
+
+static int keepalive_teardown(void **state)
+{
+    (void)state;
+    return srvtest_stop(&K);
+}
+
+static void open_keepalive(wsc_t *c)
+{
+    char path[1300];
+    snprintf(path, sizeof(path), "/api/v1/live?token=%s", K.token);
+    assert_int_equal(wsc_connect(c, K.port, path, "omega-live.v1"), 101);
+}
+
+/* omega_monitor_live_clients of the keep-alive server. */
+static double keepalive_clients(void)
+{
+    httpc_resp_t r;
+    assert_int_equal(httpc_request(K.port, "GET", "/metrics", K.auth, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    const char *p = strstr(r.body, "\nomega_monitor_live_clients ");
+    assert_non_null(p);
+    double v = strtod(p + strlen("\nomega_monitor_live_clients "), NULL);
+    httpc_resp_free(&r);
+    return v;
+}
+
+/* Read for about step_ms (answering pings unless c->no_pong); 1 once the server closed. */
+static int read_for(wsc_t *c, int step_ms)
+{
+    char *payload = NULL;
+    int code = 0;
+    if (!c->eof && wsc_recv(c, step_ms, &payload, NULL, &code) >= 0)
+        free(payload);
+    return c->eof;
+}
+
+/* read_for() until the server closes the connection, for at most limit_ms. Returns 1 when
+ * it did. */
+static int read_until_closed(wsc_t *c, int limit_ms)
+{
+    for (int waited = 0; waited < limit_ms && !c->eof; waited += 500)
+        read_for(c, 500);
+    return c->eof;
+}
+
+/* A client that answers pings stays connected well past the idle timeout (3 s), though it
+ * sends nothing and nothing is pushed to it, and the socket still works afterwards. */
+static void test_client_answering_pings_stays(void **state)
+{
+    (void)state;
+    wsc_t c;
+    open_keepalive(&c);
+    assert_false(read_until_closed(&c, 10000)); /* three idle timeouts and more */
+    assert_true(c.pings >= 2);                  /* about one a second; generous on a loaded box */
+    char *payload = NULL;
+    int code = 0;
+    assert_int_equal(wsc_send_text(&c, "{\"type\":\"subscribe\",\"id\":\"k\","
+                                       "\"query\":\"keepalive_probe\",\"interval_ms\":3600000}"),
+                     0);
+    int samples = 0;
+    for (int i = 0; i < 50 && !samples; i++) { /* alert and job events may come first */
+        assert_int_equal(wsc_recv(&c, 20000, &payload, NULL, &code), 1);
+        samples = strstr(payload, "{\"type\":\"samples\",\"id\":\"k\"") != NULL;
+        assert_true(samples || strstr(payload, "\"type\":\"alert\"") ||
+                    strstr(payload, "\"type\":\"job\""));
+        free(payload);
+    }
+    assert_true(samples);
+    wsc_close(&c);
+}
+
+/* A client that reads but never answers pings, and one that never reads at all, are both
+ * disconnected once the idle timeout passes (bound: 3 s; allowed: 30 s), the server counts
+ * them gone, and a client answering pings meanwhile is unaffected. */
+static void test_silent_clients_are_closed(void **state)
+{
+    (void)state;
+    /* The previous test's socket may still be closing: start from none. */
+    for (int i = 0; i < 100 && keepalive_clients() != 0; i++)
+        usleep(100000);
+    double before = keepalive_clients();
+    assert_true(before == 0);
+    wsc_t mute, deaf, good;
+    open_keepalive(&mute);
+    mute.no_pong = 1;
+    open_keepalive(&deaf); /* not read below until the server has hung up */
+    open_keepalive(&good);
+    assert_true(keepalive_clients() == before + 3);
+    int gone = 0;
+    for (int i = 0; i < 60 && !gone; i++) { /* <= 30 s; good and mute read meanwhile */
+        read_for(&good, 250);
+        read_for(&mute, 250);
+        gone = mute.eof && keepalive_clients() == before + 1;
+    }
+    assert_true(gone);
+    assert_true(mute.pings >= 1); /* it was asked */
+    assert_false(good.eof);
+    deaf.no_pong = 1;
+    assert_true(read_until_closed(&deaf, 5000)); /* it was closed while not reading */
+    assert_false(read_for(&good, 500));
+    wsc_close(&mute);
+    wsc_close(&deaf);
+    wsc_close(&good);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,5 +527,10 @@ int main(void)
         cmocka_unit_test(test_ten_thousand_subscriptions),
         cmocka_unit_test(test_client_that_never_reads_is_dropped),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    const struct CMUnitTest keepalive[] = {
+        cmocka_unit_test(test_client_answering_pings_stays),
+        cmocka_unit_test(test_silent_clients_are_closed),
+    };
+    int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return failed + cmocka_run_group_tests(keepalive, keepalive_setup, keepalive_teardown);
 }

@@ -2,14 +2,17 @@
 /* Encryption at rest, key rotation and the right to erasure through the real omega-monitor:
  * alert channel credentials saved through the API never appear in any file of the data dir
  * after a clean stop, and still work after a restart; a wrong OMEGA_MASTER_KEY or a
- * world-readable key file stops the server with a clear message; POST
+ * world-readable key file stops the server with a clear message; OMEGA_MASTER_KEY (and
+ * OMEGA_ADMIN_PASSWORD) are wiped from the running server's /proc/<pid>/environ; POST
  * /api/v1/security/rotate-key re-encrypts in the background and is audited; POST
  * /api/v1/admin/erase removes a selector's series for good (also after a restart) and
  * refuses bad bodies; process owners and command lines are withheld until an admin records
  * consent (POST /api/v1/admin/consent), which survives a restart and can be withdrawn;
- * alert e-mails carry PII masked (data_masking); enable_rbac false makes every session an
- * admin but keeps authentication and the superuser-only routes; enable_encryption false
- * turns sealed secrets back into plain text and refuses rotation. */
+ * alert e-mails carry PII masked (data_masking), and so do the free_text_labels of ingested
+ * samples; enable_rbac false makes every session an admin but keeps authentication and the
+ * superuser-only routes; enable_encryption false turns sealed secrets back into plain text
+ * and refuses rotation; the samples of security.sensitive_metrics series never appear in
+ * clear in the data dir and still answer queries. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,9 +40,10 @@
 
 static srvtest_t S;
 
-static char *const server_env[] = {"OMEGA_ADMIN_PASSWORD=" ADMIN_PW,
-                                   "OMEGA_ALERTING_EVALUATION_INTERVAL=200",
-                                   "OMEGA_SYSTEM_MONITOR_MONITORING_INTERVAL=500", NULL};
+static char *const server_env[] = {
+    "OMEGA_ADMIN_PASSWORD=" ADMIN_PW, "OMEGA_ALERTING_EVALUATION_INTERVAL=200",
+    "OMEGA_SYSTEM_MONITOR_MONITORING_INTERVAL=500",
+    "OMEGA_SECURITY_PRIVACY_SETTINGS_FREE_TEXT_LABELS=note,comment", NULL};
 static char *const wrong_key_env[] = {"OMEGA_ADMIN_PASSWORD=" ADMIN_PW, WRONG_KEY, NULL};
 static char *const no_rbac_env[] = {"OMEGA_ADMIN_PASSWORD=" ADMIN_PW,
                                     "OMEGA_SECURITY_ACCESS_CONTROL_ENABLE_RBAC=false", NULL};
@@ -171,6 +175,52 @@ static void test_bad_master_key_stops_server(void **state)
     assert_non_null(strstr(log, "chmod 600"));
     free(log);
     assert_int_equal(chmod(key, 0600), 0);
+    relaunch();
+}
+
+/* The server reads OMEGA_MASTER_KEY and OMEGA_ADMIN_PASSWORD and wipes them from its
+ * environment: the right key opens the store, and /proc/<pid>/environ of the running server
+ * no longer holds either. */
+static void test_master_key_env_scrubbed(void **state)
+{
+    (void)state;
+    char path[700], env_key[128];
+    snprintf(path, sizeof(path), "%s/master.key", S.data);
+    size_t len = 0;
+    char *hex = testutil_read_file(path, &len);
+    assert_non_null(hex);
+    assert_true(len >= 64);
+    hex[64] = '\0';
+    snprintf(env_key, sizeof(env_key), "OMEGA_MASTER_KEY=%s", hex);
+    char *env[] = {"OMEGA_ADMIN_PASSWORD=" ADMIN_PW, env_key,
+                   "OMEGA_ALERTING_EVALUATION_INTERVAL=200", NULL};
+    stop_server();
+    launch_with(env); /* starts: the key from the environment opens the data keys */
+    snprintf(path, sizeof(path), "/proc/%d/environ", (int)S.pid);
+    char *environ_text = testutil_read_file(path, &len);
+    assert_non_null(environ_text);
+    assert_true(len > 0);
+    int seen_other = 0, seen_password = 0, seen_key = 0;
+    for (size_t i = 0; i < len; i += strlen(environ_text + i) + 1) {
+        seen_other |= strcmp(environ_text + i, "OMEGA_ALERTING_EVALUATION_INTERVAL=200") == 0;
+        seen_password |= strstr(environ_text + i, ADMIN_PW) != NULL;
+        seen_key |= strstr(environ_text + i, hex) != NULL;
+        seen_key |=
+            strncmp(environ_text + i, "OMEGA_MASTER_KEY=", 17) == 0 && environ_text[i + 17] != '\0';
+    }
+    assert_true(seen_other); /* the right process's environment was read */
+    assert_false(seen_key);
+    assert_false(seen_password); /* OMEGA_ADMIN_PASSWORD is wiped the same way */
+    free(environ_text);
+    /* The secrets still open with the key given this way. */
+    json_t *list = NULL;
+    assert_int_equal(call("GET", "/api/v1/alerts/channels", NULL, &list), 200);
+    char *text = json_dumps(list, 0);
+    assert_non_null(strstr(text, secrets[0]));
+    free(text);
+    json_decref(list);
+    free(hex);
+    stop_server();
     relaunch();
 }
 
@@ -396,6 +446,39 @@ static void test_alert_messages_pii_masked(void **state)
     test_smtpd_stop(smtp);
 }
 
+/* privacy_settings.free_text_labels: personal data in those labels' values is masked at
+ * ingest (line protocol and JSON import alike); other labels are stored as given. */
+static void test_free_text_labels_masked_at_ingest(void **state)
+{
+    (void)state;
+    char body[1024];
+    long long now = (long long)omega_now_ms() - 1000;
+    snprintf(body, sizeof(body),
+             "ftl_probe,host=h1,note=mail\\ carol@example.org\\ from\\ 10.1.2.3 value=1 %lld\n"
+             "ftl_probe,host=dave@example.org,comment=/home/dave/x value=2 %lld\n",
+             now, now);
+    write_lp(body);
+    snprintf(body, sizeof(body),
+             "[{\"metric\":\"ftl_probe\",\"labels\":{\"host\":\"h2\",\"note\":"
+             "\"call +44 20 7946 0958\"},\"samples\":[[%lld,3]]}]",
+             now);
+    assert_int_equal(call("POST", "/api/v1/import", body, NULL), 204);
+    json_t *r = NULL;
+    assert_int_equal(call("GET", "/api/v1/series?match[]=ftl_probe", NULL, &r), 200);
+    char *text = json_dumps(r, JSON_SORT_KEYS);
+    json_decref(r);
+    assert_non_null(strstr(text, "\"note\": \"mail [EMAIL] from [IPV4]\""));
+    assert_non_null(strstr(text, "\"comment\": \"/home/[USER]/x\""));
+    assert_non_null(strstr(text, "\"note\": \"call [PHONE]\""));
+    assert_non_null(strstr(text, "\"host\": \"dave@example.org\"")); /* not free text */
+    assert_null(strstr(text, "carol@"));
+    assert_null(strstr(text, "10.1.2.3"));
+    assert_null(strstr(text, "7946"));
+    free(text);
+    /* Selecting by the masked value finds the sample. */
+    assert_int_equal(series_count("{note=\"mail [EMAIL] from [IPV4]\"}"), 1);
+}
+
 /* Status of method path (body may be NULL) with token (NULL: none). */
 static int status_as(const char *token, const char *method, const char *path, const char *body)
 {
@@ -457,8 +540,57 @@ static void test_encryption_off_turns_secrets_plain(void **state)
     free(text);
     json_decref(list);
     stop_server();
-    assert_int_equal(testutil_dir_contains(S.data, secrets[0]), 1); /* documented: stored as given now */
+    assert_int_equal(testutil_dir_contains(S.data, secrets[0]),
+                     1); /* documented: stored as given now */
     launch_with(plain_env);
+}
+
+/* security.sensitive_metrics: the samples of matching series (raw chunks, rollup buckets,
+ * head log) are sealed on disk; queries still see them; a normal metric's bytes are found
+ * (the control: block compression off so the grep can see them). */
+static char *const sensitive_env[] = {
+    "OMEGA_ADMIN_PASSWORD=" ADMIN_PW, "OMEGA_SECURITY_SENSITIVE_METRICS=secret_.*,billing_cost",
+    "OMEGA_PERFORMANCE_MONITOR_STORAGE_CONFIGURATION_COMPRESSION_ENABLED=false", NULL};
+
+static void test_sensitive_metric_samples_sealed_on_disk(void **state)
+{
+    (void)state;
+    stop_server();
+    launch_with(sensitive_env);
+    char body[8192];
+    size_t len = 0;
+    long long now = (long long)omega_now_ms() - 60000;
+    for (int i = 0; i < 20; i++)
+        len += (size_t)snprintf(body + len, sizeof(body) - len,
+                                "secret_cost,host=h1 value=1234567.891 %lld\n"
+                                "plain_cost,host=h1 value=7654321.123 %lld\n",
+                                now + i * 1000, now + i * 1000);
+    json_t *r = NULL;
+    int st = call("POST", "/api/v1/write?precision=ms", body, &r);
+    char *text = r ? json_dumps(r, 0) : NULL;
+    if (st != 204)
+        fail_msg("write: %d %s", st, text ? text : "");
+    free(text);
+    json_decref(r);
+    stop_server();
+    double secret = 1234567.891, plain = 7654321.123;
+    char sn[9] = "", pn[9] = "";
+    memcpy(sn, &secret, 8); /* neither has a zero byte */
+    memcpy(pn, &plain, 8);
+    assert_int_equal(testutil_dir_contains(S.data, sn), 0);
+    assert_int_equal(testutil_dir_contains(S.data, pn), 1);
+    launch_with(sensitive_env);
+    assert_int_equal(call("GET", "/api/v1/query?query=secret_cost", NULL, &r), 200);
+    text = json_dumps(r, 0);
+    json_decref(r);
+    assert_non_null(strstr(text, "\"1234567.891\""));
+    free(text);
+    assert_int_equal(
+        call("GET", "/api/v1/query?query=count_over_time(secret_cost%5B1h%5D)", NULL, &r), 200);
+    text = json_dumps(r, 0);
+    json_decref(r);
+    assert_non_null(strstr(text, "\"20\""));
+    free(text);
 }
 
 int main(void)
@@ -466,12 +598,15 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_channel_secrets_sealed_on_disk),
         cmocka_unit_test(test_bad_master_key_stops_server),
+        cmocka_unit_test(test_master_key_env_scrubbed),
         cmocka_unit_test(test_rotate_key),
         cmocka_unit_test(test_erase),
         cmocka_unit_test(test_consent_gates_per_user_process_data),
         cmocka_unit_test(test_alert_messages_pii_masked),
+        cmocka_unit_test(test_free_text_labels_masked_at_ingest),
         cmocka_unit_test(test_rbac_off_keeps_authentication_and_superuser_rights),
         cmocka_unit_test(test_encryption_off_turns_secrets_plain),
+        cmocka_unit_test(test_sensitive_metric_samples_sealed_on_disk),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "omega/tsdb.h"
 #include "testutil.h"
@@ -866,6 +867,206 @@ static void test_shared_label_arrays(void **state)
     assert_int_equal(stat_series(f), 3);
 }
 
+/* A seal that commits while a select is between two series: the next series' samples,
+ * moved from its head into chunks after the select's chunk iterator was made, are seen. */
+typedef struct seal_mid {
+    omega_tsdb_t *db; /* the store */
+    int sealed;       /* the callback sealed once */
+    size_t n_b;       /* samples handed out for series "b" */
+} seal_mid_t;
+
+static int seal_mid_cb(void *ctx, const omega_series_t *series, const omega_sample_t *s,
+                       size_t n)
+{
+    seal_mid_t *c = ctx;
+    (void)s;
+    if (strcmp(series->labels[0].value, "b") == 0)
+        c->n_b = n;
+    if (!c->sealed) {
+        c->sealed = 1;
+        omega_error_t err;
+        assert_int_equal(omega_tsdb_flush(c->db, &err), 0);
+    }
+    return 0;
+}
+
+static void test_select_sees_seal_between_series(void **state)
+{
+    fixture_t *f = *state;
+    omega_error_t err;
+    int64_t t0 = omega_now_ms() - 60000;
+    omega_label_t la = {"s", "a"}, lb = {"s", "b"};
+    for (int i = 0; i < 10; i++) {
+        omega_point_t p[2] = {{.name = "mid", .labels = &la, .n_labels = 1, .ts_ms = t0 + i,
+                               .value = i},
+                              {.name = "mid", .labels = &lb, .n_labels = 1, .ts_ms = t0 + i,
+                               .value = i}};
+        if (i == 5) /* half of each series sealed, so the select makes its iterator */
+            assert_int_equal(omega_tsdb_flush(f->db, &err), 0);
+        assert_int_equal(omega_tsdb_write(f->db, p, 2, &err), 0);
+    }
+    omega_matcher_t m = {"__name__", "mid", OMEGA_MATCH_EQ};
+    seal_mid_t c = {.db = f->db};
+    assert_int_equal(omega_tsdb_select(f->db, &m, 1, t0, t0 + 100, seal_mid_cb, &c, &err), 0);
+    assert_true(c.sealed);
+    assert_int_equal(c.n_b, 10);
+}
+
+/* Every series of a select over many series (read by several threads in batches) is
+ * handed out once, in id order, complete, with the head and chunk samples merged; a stop
+ * ends it at once; matchers that need the labels filter on the reading threads. */
+typedef struct many {
+    size_t calls;     /* callbacks */
+    uint64_t last_id; /* id of the previous callback */
+    size_t bad;       /* series with wrong samples */
+    size_t stop_at;   /* return 7 at this many callbacks, 0 = never */
+} many_t;
+
+static int many_cb(void *ctx, const omega_series_t *series, const omega_sample_t *s, size_t n)
+{
+    many_t *m = ctx;
+    assert_true(series->id > m->last_id);
+    m->last_id = series->id;
+    int k = atoi(series->labels[0].value);
+    if (n != 20)
+        m->bad++;
+    for (size_t j = 0; j < n; j++)
+        if (s[j].value != k * 1000 + (double)j || (j > 0 && s[j].ts_ms <= s[j - 1].ts_ms))
+            m->bad++;
+    m->calls++;
+    return m->stop_at && m->calls == m->stop_at ? 7 : 0;
+}
+
+static void test_select_many_series_in_parallel(void **state)
+{
+    fixture_t *f = *state;
+    omega_error_t err;
+    enum { SERIES = 300 };
+    int64_t t0 = omega_now_ms() - 600000;
+    static char vals[SERIES][8];
+    static omega_label_t labels[SERIES];
+    omega_point_t p[SERIES];
+    for (int j = 0; j < 20; j++) {
+        for (int k = 0; k < SERIES; k++) {
+            snprintf(vals[k], sizeof(vals[k]), "%d", k);
+            labels[k] = (omega_label_t){"k", vals[k]};
+            p[k] = (omega_point_t){.name = "many", .labels = &labels[k], .n_labels = 1,
+                                   .ts_ms = t0 + j * 1000, .value = k * 1000 + j};
+        }
+        assert_int_equal(omega_tsdb_write(f->db, p, SERIES, &err), 0);
+        if (j == 11) /* the first 12 samples in chunks, the rest in heads */
+            assert_int_equal(omega_tsdb_flush(f->db, &err), 0);
+    }
+    omega_matcher_t m = {"__name__", "many", OMEGA_MATCH_EQ};
+    many_t all = {0};
+    assert_int_equal(omega_tsdb_select(f->db, &m, 1, t0, t0 + 60000, many_cb, &all, &err), 0);
+    assert_int_equal(all.calls, SERIES);
+    assert_int_equal(all.bad, 0);
+    many_t stop = {.stop_at = 100};
+    assert_int_equal(omega_tsdb_select(f->db, &m, 1, t0, t0 + 60000, many_cb, &stop, &err), 7);
+    assert_int_equal(stop.calls, 100);
+    /* k =~ "1.*": 1, 10-19, 100-199 */
+    omega_matcher_t re[2] = {{"__name__", "many", OMEGA_MATCH_EQ}, {"k", "1.*", OMEGA_MATCH_RE}};
+    many_t some = {0};
+    assert_int_equal(omega_tsdb_select(f->db, re, 2, t0, t0 + 60000, many_cb, &some, &err), 0);
+    assert_int_equal(some.calls, 111);
+    assert_int_equal(some.bad, 0);
+}
+
+static int count_cb(void *ctx, const omega_series_t *series, const omega_sample_t *s, size_t n)
+{
+    (void)series;
+    (void)s;
+    assert_int_equal(n, 0);
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int active(fixture_t *f, int64_t start, int64_t end)
+{
+    omega_error_t err;
+    omega_matcher_t m = {"__name__", "act", OMEGA_MATCH_EQ};
+    int n = 0;
+    assert_int_equal(omega_tsdb_series_active(f->db, &m, 1, start, end, count_cb, &n, &err), 0);
+    return n;
+}
+
+/* Series with a sample in a range, from heads and chunk headers alone. */
+static void test_series_active(void **state)
+{
+    fixture_t *f = *state;
+    omega_error_t err;
+    int64_t t0 = omega_now_ms() - 3600000;
+    omega_label_t la = {"s", "a"}, lb = {"s", "b"};
+    for (int i = 0; i < 10; i++) { /* a: t0 .. t0 + 9 s, sealed */
+        omega_point_t p = {.name = "act", .labels = &la, .n_labels = 1,
+                           .ts_ms = t0 + i * 1000, .value = i};
+        assert_int_equal(omega_tsdb_write(f->db, &p, 1, &err), 0);
+    }
+    assert_int_equal(omega_tsdb_flush(f->db, &err), 0);
+    omega_point_t p = {.name = "act", .labels = &lb, .n_labels = 1, .ts_ms = t0 + 60000,
+                       .value = 1}; /* b: one unsealed sample a minute later */
+    assert_int_equal(omega_tsdb_write(f->db, &p, 1, &err), 0);
+    assert_int_equal(active(f, t0, t0 + 60000), 2);
+    assert_int_equal(active(f, t0 + 9000, t0 + 9000), 1);  /* a's last sample, inclusive */
+    assert_int_equal(active(f, t0 + 9001, t0 + 59999), 0); /* the gap between them */
+    assert_int_equal(active(f, t0 + 5000, t0 + 60000), 2);
+    assert_int_equal(active(f, t0 - 5000, t0 - 1), 0);     /* before everything */
+    assert_int_equal(active(f, t0 + 60001, INT64_MAX), 0);
+    assert_int_equal(active(f, 10, 5), 0);                  /* empty range */
+    omega_matcher_t m = {"__name__", "act", OMEGA_MATCH_EQ};
+    int n = 0;
+    assert_int_equal(omega_tsdb_series_active(f->db, &m, 1, 0, 1, NULL, &n, &err), OMEGA_EINVAL);
+}
+
+static int count_sel(fixture_t *f, const char *g)
+{
+    omega_error_t err;
+    omega_matcher_t m[2] = {{"__name__", "pc", OMEGA_MATCH_EQ}, {"g", g, OMEGA_MATCH_EQ}};
+    seen_t seen;
+    assert_int_equal(select_all(f, m, 2, 0, INT64_MAX, &seen, &err), 0);
+    return (int)seen.n;
+}
+
+static void write_pc(fixture_t *f, const char *g, const char *x)
+{
+    omega_error_t err;
+    omega_label_t l[2] = {{"g", g}, {"x", x}};
+    omega_point_t p = {.name = "pc", .labels = l, .n_labels = 2, .ts_ms = omega_now_ms() - 1000,
+                       .value = 1};
+    assert_int_equal(omega_tsdb_write(f->db, &p, 1, &err), 0);
+}
+
+/* Selects by label equality answer from the postings cache once the index has been
+ * stable for a second; new and erased series show at once (the cache generation). */
+static void test_postings_cache_follows_the_index(void **state)
+{
+    fixture_t *f = *state;
+    omega_error_t err;
+    write_pc(f, "a", "1");
+    write_pc(f, "a", "2");
+    write_pc(f, "a", "3");
+    write_pc(f, "b", "1");
+    for (int round = 0; round < 2; round++) {
+        struct timespec pause = {1, 100000000}; /* let the generation settle: cache filled */
+        nanosleep(&pause, NULL);
+        assert_int_equal(count_sel(f, "a"), 3);
+        assert_int_equal(count_sel(f, "a"), 3); /* from the cache */
+        assert_int_equal(count_sel(f, "b"), 1);
+        assert_int_equal(count_sel(f, "c"), 0);
+    }
+    write_pc(f, "a", "new"); /* a new series retires the cached lists at once */
+    assert_int_equal(count_sel(f, "a"), 4);
+    struct timespec pause = {1, 100000000};
+    nanosleep(&pause, NULL);
+    assert_int_equal(count_sel(f, "a"), 4);
+    omega_matcher_t gone = {"x", "new", OMEGA_MATCH_EQ};
+    omega_tsdb_erase_stats_t st;
+    assert_int_equal(omega_tsdb_erase(f->db, &gone, 1, &st, &err), 0);
+    assert_int_equal(count_sel(f, "a"), 3);
+    assert_int_equal(count_sel(f, "b"), 1);
+}
+
 static void test_stats(void **state)
 {
     fixture_t *f = *state;
@@ -969,6 +1170,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_eq_postings_intersection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_label_arrays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postings_cache_follows_the_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_series_active, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_select_many_series_in_parallel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_select_sees_seal_between_series, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_series_creation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

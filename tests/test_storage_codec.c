@@ -75,6 +75,22 @@ static size_t roundtrip(const omega_sample_t *s, size_t n, unsigned flags)
                      (unsigned long long)dbits(out[i].value),
                      (unsigned long long)dbits(s[i].value));
     }
+    /* appending after existing samples, and growing the vector from a small capacity */
+    omega_sample_t *v = omega_malloc(3 * sizeof(*v));
+    size_t used = 2, cap = 3;
+    v[0] = v[1] = (omega_sample_t){-1, -1};
+    assert_int_equal(storage_chunk_decode_append(chunk, len, base, &v, &used, &cap), 0);
+    assert_int_equal(used, n + 2);
+    assert_true(cap >= used && v[0].ts_ms == -1 && v[1].ts_ms == -1);
+    assert_memory_equal(v + 2, out, n * sizeof(*v));
+    /* a failed append (another key's time) leaves the count as it was */
+    assert_int_equal(storage_chunk_decode_append(chunk, len, base + 1, &v, &used, &cap),
+                     OMEGA_ECORRUPT);
+    assert_int_equal(used, n + 2);
+    /* the header without the CRC check gives the same span */
+    assert_int_equal(storage_chunk_peek(chunk, len, &info), 0);
+    assert_true(info.n == n && info.first_ts == s[0].ts_ms && info.last_ts == s[n - 1].ts_ms);
+    free(v);
     free(out);
     free(chunk);
     return len;

@@ -1,17 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Dashboard entry point: login/logout, the header (role, navigation, theme), and the hash
 // router that starts and stops one view controller at a time (#/live, #/history, #/compare,
-// #/dashboards[/<id>], #/alerts[/<tab>], #/kiosk, #/admin[/<tab>]). Returns to login when the token expires or the
+// #/dashboards[/<id>], #/alerts[/<tab>], #/kiosk, #/admin[/<tab>]); views other than the live
+// page load their module on first use. Returns to login when the token expires or the
 // server rejects it. Exposes read-only test hooks window.__omegaLive and window.__omega.
 
 import { setUnauthorizedHandler } from './js/api.js';
-import { AdminView } from './js/admin.js';
-import { AlertsView } from './js/alerts.js';
-import { CompareView } from './js/compare.js';
 import { Dashboard } from './js/dashboard.js';
-import { DashboardsView } from './js/dashboards.js';
-import { HistoryView } from './js/history.js';
-import { KioskView } from './js/kiosk.js';
 import { canEditRole, isAdminRole, Router } from './js/router.js';
 import { currentSession, login, logout, LoginError, msUntilExpiry, msUntilRefresh, refresh } from './js/session.js';
 import { initTheme } from './js/theme.js';
@@ -24,7 +19,43 @@ const SECTIONS = {
 };
 const ROUTES = { live: {}, history: {}, compare: {}, dashboards: {}, alerts: {}, kiosk: {}, admin: { admin: true } };
 
+// The live page's code is imported above; every other view's module loads on first use (and
+// is warmed in idle time after start), so the live page's first paint waits for none of it.
+const VIEW_MODULES = {
+  history: () => withZoom(() => import('./js/history.js')),
+  compare: () => withZoom(() => import('./js/compare.js')),
+  dashboards: () => withZoom(() => import('./js/dashboards.js')),
+  kiosk: () => withZoom(() => import('./js/kiosk.js')),
+  alerts: () => import('./js/alerts.js'),
+  admin: () => import('./js/admin.js'),
+};
+const ZOOM_SCRIPTS = ['vendor/hammer.min.js', 'vendor/chartjs-plugin-zoom.min.js'];
+let zoomReady = null;
+
+/**
+ * Load Chart.js's zoom plugin (after Hammer, its touch dependency; it registers itself with
+ * Chart) once, then run load(). Only the views with range charts need it. Without it those
+ * charts still draw, only drag-to-zoom is missing, so a failure is not fatal.
+ */
+function withZoom(load) {
+  if (!zoomReady) {
+    zoomReady = new Promise((resolve) => {
+      for (const src of ZOOM_SCRIPTS) {
+        const el = document.createElement('script');
+        el.src = src;
+        el.async = false; // fetched in parallel, run in order
+        el.onerror = resolve;
+        if (src === ZOOM_SCRIPTS[ZOOM_SCRIPTS.length - 1]) el.onload = resolve;
+        document.head.append(el);
+      }
+    });
+  }
+  return zoomReady.then(load);
+}
+const WARM_AFTER_MS = 2000;
+
 let view = null; // {name, ctl}
+let routeSeq = 0; // bumped by every view change; a module load finishing late is dropped
 let expiryTimer = 0;
 let refreshTimer = 0;
 const REFRESH_RETRY_MS = 5000;
@@ -57,6 +88,7 @@ function windowMinutes() {
 }
 
 function stopView() {
+  routeSeq += 1;
   if (view) {
     view.ctl.stop();
     view = null;
@@ -167,7 +199,28 @@ function showRoute(route) {
   }
   stopView();
   markNav(route.view);
+  const load = VIEW_MODULES[route.view];
+  if (!load) {
+    startView(route, null);
+    return;
+  }
+  const seq = routeSeq;
+  load().then(
+    (mod) => {
+      if (seq === routeSeq && currentSession()) startView(route, mod);
+    },
+    () => {
+      if (seq === routeSeq) showUnavailable(route.view);
+    },
+  );
+}
+
+/** Build the controller of route with its view module mod (null for the live page). */
+function startView(route, mod) {
   const onAuthFailed = (reason) => endSession(reason);
+  // Shown before the controller builds its charts: Chart.js then sizes them once, instead of
+  // laying out a hidden canvas and redrawing everything when the section appears.
+  if (SECTIONS[route.view]) $(SECTIONS[route.view]).hidden = false;
   let ctl;
   switch (route.view) {
     case 'live':
@@ -175,30 +228,43 @@ function showRoute(route) {
       $('conn').hidden = false;
       break;
     case 'history':
-      ctl = new HistoryView(route);
+      ctl = new mod.HistoryView(route);
       break;
     case 'compare':
-      ctl = new CompareView(route);
+      ctl = new mod.CompareView(route);
       break;
     case 'dashboards':
-      ctl = new DashboardsView({ canEdit: canEditRole(role()), token, onAuthFailed, onState: connState });
+      ctl = new mod.DashboardsView({ canEdit: canEditRole(role()), token, onAuthFailed, onState: connState });
       ctl.show(route);
       break;
     case 'kiosk':
-      ctl = new KioskView({ route, token, onAuthFailed, onExit: () => router.go('#/live') });
+      ctl = new mod.KioskView({ route, token, onAuthFailed, onExit: () => router.go('#/live') });
       break;
     case 'alerts':
-      ctl = new AlertsView({ route, role: role(), username: currentSession()?.username ?? null, token, onAuthFailed });
+      ctl = new mod.AlertsView({ route, role: role(), username: currentSession()?.username ?? null, token, onAuthFailed });
       break;
     case 'admin':
-      ctl = new AdminView({ role: role(), tab: route.arg });
+      ctl = new mod.AdminView({ role: role(), tab: route.arg });
       break;
     default:
       return;
   }
   view = { name: route.view, ctl };
-  if (SECTIONS[route.view]) $(SECTIONS[route.view]).hidden = false;
   if (route.view !== 'kiosk') $('main').focus({ preventScroll: true });
+}
+
+/** A view's module could not be fetched (server restarting, network down). */
+function showUnavailable(name) {
+  $('denied-text').textContent = `The ${name} page could not be loaded from the server. Reload the page to try again.`;
+  $('denied-view').hidden = false;
+}
+
+/** Fetch and compile the other views' modules once the page is idle (a failure here is ignored). */
+function warmViews() {
+  const idle = window.requestIdleCallback || ((fn) => setTimeout(fn, 0));
+  setTimeout(() => idle(() => {
+    for (const load of Object.values(VIEW_MODULES)) load().catch(() => {});
+  }), WARM_AFTER_MS);
 }
 
 function showDenied(name) {
@@ -263,6 +329,7 @@ function init() {
   const session = currentSession();
   if (session) showApp(session);
   else showLogin();
+  warmViews();
 }
 
 init();

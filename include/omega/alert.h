@@ -94,7 +94,8 @@ int omega_alert_evaluate(omega_alert_engine_t *e, int64_t now_ms);
  * "__name__" = the rule's event metric ("process_exit_status"); when value passes a
  * threshold the alert fires at once (no `for`) and is notified at the next evaluation,
  * under the usual silences, inhibition and cooldown; it resolves 5 minutes later. labels are
- * borrowed for the call. Returns 0 (also when value passes no threshold), OMEGA_ENOENT (no
+ * borrowed for the call. Returns 0 (also when value passes no threshold or the rule is
+ * disabled), OMEGA_ENOENT (no
  * such rule), OMEGA_EINVAL (not an event rule, or invalid labels). Any thread. */
 int omega_alert_raise(omega_alert_engine_t *e, const char *rule_id, const omega_label_t *labels,
                       size_t n_labels, double value, int64_t now_ms, omega_error_t *err);
@@ -108,20 +109,40 @@ size_t omega_alert_deliver(omega_alert_engine_t *e, int64_t now_ms);
 
 /* ---- Rules: {"id","name","expr","warning","critical","emergency","op","for","clear",
  *      "category","channels","labels","annotations":{"description","recommended_action"},
- *      "repeat_interval","group_by"} ---- */
+ *      "repeat_interval","group_by","enabled"} ---- */
 
 /* Create (id NULL: a new id is generated, or the body's "id" when given) or replace (id set:
  * the rule with that id) a rule from JSON text. Validates every field; the expression must
- * parse (the parser's message is returned). On success *out (if non-NULL) gets the stored
- * rule as JSON. Errors: OMEGA_EINVAL (err names the field), OMEGA_ENOENT (id not found on
- * replace), OMEGA_EEXIST (new rule with a taken id), OMEGA_EPERM (built-in rule), OMEGA_EIO. */
+ * parse (the parser's message is returned). "enabled": false keeps the rule without
+ * evaluating it (its active alerts are dropped without notification). On success *out (if
+ * non-NULL) gets the stored rule as JSON.
+ * A built-in rule (id "builtin-...") is changed rather than replaced: the body's editable
+ * fields (thresholds, clear, for, repeat_interval, channels, labels, annotations, group_by,
+ * enabled; absent = the configuration's value, null = none) are laid over the config's
+ * version and those that differ are stored as the rule's override, which wins over later
+ * configuration changes; id, name, expr, op, category and event may only repeat the
+ * built-in value (else OMEGA_EINVAL naming the field).
+ * Errors: OMEGA_EINVAL (err names the field), OMEGA_ENOENT (id not found on replace),
+ * OMEGA_EEXIST (new rule with a taken id), OMEGA_EIO. */
 int omega_alert_rule_put(omega_alert_engine_t *e, const char *id, const char *json, char **out,
                          omega_error_t *err);
-/* The rule as JSON (with "builtin", "last_error", "last_evaluated_at"), or OMEGA_ENOENT. */
+/* Change rule id by an RFC 7396 JSON merge patch of its current JSON (e.g. {"enabled":
+ * false}, {"warning": 70}), then as omega_alert_rule_put(). Same errors. */
+int omega_alert_rule_patch(omega_alert_engine_t *e, const char *id, const char *json, char **out,
+                           omega_error_t *err);
+/* Restore built-in rule id to the configuration's version (forget the stored override).
+ * *out (if non-NULL) gets the rule. OMEGA_ENOENT, OMEGA_EINVAL (not a built-in rule),
+ * OMEGA_EIO. */
+int omega_alert_rule_reset(omega_alert_engine_t *e, const char *id, char **out,
+                           omega_error_t *err);
+/* The rule as JSON (with "enabled", "builtin", "last_error", "last_evaluated_at"; built-in
+ * rules also "modified" and, when modified, "defaults": the configuration's value of each
+ * changed field, null = none), or OMEGA_ENOENT. */
 int omega_alert_rule_get(omega_alert_engine_t *e, const char *id, char **out, omega_error_t *err);
 /* {"items":[rules...]} in id order. */
 int omega_alert_rule_list(omega_alert_engine_t *e, char **out, omega_error_t *err);
-/* Delete a rule and its active alerts (no notification). OMEGA_ENOENT, OMEGA_EPERM (built-in). */
+/* Delete a rule and its active alerts (no notification). OMEGA_ENOENT, OMEGA_EPERM (built-in:
+ * disable or reset it instead). */
 int omega_alert_rule_delete(omega_alert_engine_t *e, const char *id, omega_error_t *err);
 
 /* ---- Channels: {"id","name","type":"log|webhook|email|sms","config":{...},"template"?} ----
@@ -149,13 +170,14 @@ int omega_alert_silence_delete(omega_alert_engine_t *e, const char *id, omega_er
 
 /* {"items":[...]} of pending and firing alerts: id, rule_id, alert (rule name), state,
  * severity, value, threshold, labels, active_at, started_at, acknowledged(_by), silenced,
- * inhibited. */
+ * inhibited, flapping. */
 int omega_alert_active(omega_alert_engine_t *e, char **out, omega_error_t *err);
 /* {"items":[...]} of stored transitions with since_ms <= at <= until_ms, oldest first,
  * at most limit (0 = 10,000), only of rule rule_id and of severity severity when those are
  * non-NULL. Each item is the webhook body of the alert plus id, rule_id, category, at and
  * "status" naming the transition (pending, firing, resolved, escalated, deescalated,
- * suppressed with "note" cooldown|silenced|inhibited, acknowledged with "note" = who).
+ * suppressed with "note" cooldown|silenced|inhibited|flapping, acknowledged with "note" =
+ * who, flapping with "note" started|ended).
  * OMEGA_EINVAL when until_ms < since_ms. */
 int omega_alert_history(omega_alert_engine_t *e, int64_t since_ms, int64_t until_ms,
                         const char *rule_id, const char *severity, size_t limit, char **out,

@@ -356,6 +356,19 @@ char *omega_pii_mask(const char *in, unsigned kinds, unsigned *found);
  * modules that take a masking function instead of linking auth (omega_alert_options_t). */
 char *omega_pii_mask_cb(void *ctx, const char *in);
 
+/* The labels whose values are free text (security.privacy_settings.free_text_labels) and
+ * the kinds to mask in them; the context of omega_pii_label_cb(). Borrowed strings. */
+typedef struct omega_pii_labels {
+    const char *const *names; /* label names, compared exactly */
+    size_t n;                 /* entries in names */
+    unsigned kinds;           /* OMEGA_PII_* bits to mask */
+} omega_pii_labels_t;
+
+/* Ingest's label rewrite hook (omega_ingest_label_fn): ctx is an omega_pii_labels_t. When
+ * name is one of ctx's names and value holds personal data of ctx's kinds, returns the
+ * masked copy (malloc'd, the caller frees it), else NULL (keep the value). Any thread. */
+char *omega_pii_label_cb(void *ctx, const char *name, const char *value);
+
 /* ---- Consent to per-user process data (privacy_settings.user_consent_required) ---- */
 
 /* The recorded consent. */
@@ -484,7 +497,10 @@ typedef struct omega_key_status {
     size_t versions_held;         /* data keys held (old ones until re-encryption ends) */
     int64_t rotation_interval_ms; /* options.key_rotation_interval_ms */
     int64_t next_rotation_ms;     /* Unix ms of the next scheduled rotation, 0 = none */
-    int reencrypting;             /* 1 while values under older keys remain or a walk runs */
+    int reencrypting;             /* 1 while a walk runs or secrets may remain under older
+                                     keys that are not pinned */
+    size_t versions_pinned;       /* older versions kept because sealed blobs use them
+                                     (omega_auth_blob_seal); included in versions_held */
     uint64_t resealed_total;      /* values re-written by walks since the handle opened */
 } omega_key_status_t;
 
@@ -492,7 +508,7 @@ typedef struct omega_key_status {
  * and wake the keeper thread to re-encrypt every sealed value in the background; older
  * versions keep opening values until that walk retires them. *version (may be NULL) gets
  * the new version. Not audited here: the caller records who asked. Returns 0, OMEGA_EINVAL
- * (encryption off), OMEGA_E2BIG (16 versions held) or OMEGA_EIO. Any thread. */
+ * (encryption off), OMEGA_E2BIG (64 versions held) or OMEGA_EIO. Any thread. */
 int omega_auth_key_rotate(omega_auth_t *a, uint32_t *version, omega_error_t *err);
 
 /* Re-encrypt now, in the calling thread: every sealed value in OMEGA_KV_META not under the
@@ -511,6 +527,45 @@ int omega_auth_key_rotate_due(omega_auth_t *a, int64_t now_ms);
 
 /* Fill *out. Any thread. */
 void omega_auth_key_status(omega_auth_t *a, omega_key_status_t *out);
+
+/* ---- Sealed blobs (storage's sensitive series, security.sensitive_metrics) ---- */
+
+/* Bytes a sealed blob adds to its plain text: "OMB1" magic (4), data key version (4,
+ * big-endian), GCM nonce (12) and tag (16). */
+#define OMEGA_AUTH_BLOB_OVERHEAD 36
+
+/* Seal plain[0..n) (n <= 64 MiB; plain may be NULL when n is 0) under the current data key
+ * with aad[0..aad_len) authenticated but not stored (e.g. the series id: a blob moved to
+ * another series does not open). The blob (n + OMEGA_AUTH_BLOB_OVERHEAD bytes, *out_len) goes
+ * to out (out_cap bytes, caller-owned); it names its key version, so it opens after any
+ * number of rotations: a version that sealed a blob is pinned (never retired by
+ * re-encryption walks, across restarts). auth is an omega_auth_t * (void * so storage can
+ * hold it as a callback context without linking auth). Returns 0, OMEGA_EINVAL (missing
+ * argument, out_cap too small, or encryption at rest off: no data key), OMEGA_E2BIG (n over
+ * 64 MiB) or OMEGA_EIO (cannot record the pin, cipher failure). Any thread. */
+int omega_auth_blob_seal(void *auth, const void *aad, size_t aad_len, const void *plain, size_t n,
+                         void *out, size_t out_cap, size_t *out_len, omega_error_t *err);
+
+/* Open a blob made by omega_auth_blob_seal() with the same aad: the plain text
+ * (n - OMEGA_AUTH_BLOB_OVERHEAD bytes, *out_len) goes to out (out_cap bytes; may be NULL when
+ * that is 0). Works whether or not encryption is on now, while the blob's key version is
+ * held. Returns 0, OMEGA_EINVAL (missing argument, out_cap too small), OMEGA_ECORRUPT (not
+ * a blob, truncated, altered, or other aad; out is wiped) or OMEGA_EACCES (its key version
+ * is not held: another store's blob or a wrong master key). Any thread. */
+int omega_auth_blob_open(void *auth, const void *aad, size_t aad_len, const void *blob, size_t n,
+                         void *out, size_t out_cap, size_t *out_len, omega_error_t *err);
+
+/* The data key version a blob names, or 0 when blob[0..n) is not a sealed blob (too short or
+ * no magic). Lets a caller find blobs sealed under an older key. Pure. */
+uint32_t omega_auth_blob_version(const void *blob, size_t n);
+
+/* Take a secret out of the environment: returns a malloc'd copy of environment variable
+ * name's value (NULL when it is unset or empty; the caller wipes it and frees it with
+ * free()), after overwriting the value's bytes in place and removing the variable, so
+ * neither /proc/<pid>/environ nor a child process shows it any more. Used for
+ * OMEGA_MASTER_KEY. Not thread-safe (getenv/unsetenv): call before other threads start; a
+ * variable set with putenv() must point to writable memory. */
+char *omega_auth_env_take(const char *name);
 
 /* ---- TLS ---- */
 

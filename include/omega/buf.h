@@ -34,5 +34,15 @@ char *omega_buf_take(omega_buf_t *b, size_t *len);
 /* Shortest decimal text that parses back to exactly v ("0.1", "1e+100"), or "NaN",
  * "+Inf", "-Inf". buf must hold at least 32 bytes. Returns buf. */
 char *omega_format_double(double v, char *buf, size_t len);
+/* The shortest decimal digits that parse back to finite, nonzero v (sign dropped; no
+ * leading or trailing zeros) into digits; *exp10 gets the power of ten of the first digit
+ * (19.16 -> "1916", 1). Returns the digit count (1..17). Thread-safe, no allocation. */
+int omega_double_digits(double v, char digits[20], int *exp10);
+/* Go's strconv.FormatFloat(v, 'f', -1, 64), as Prometheus writes sample values: shortest
+ * round-trip digits, never an exponent ("0.00061", "1e+21" as "1000000000000000000000");
+ * "NaN", "+Inf", "-Inf" for those. Writes a NUL-terminated string, returns its length. */
+size_t omega_format_plain(double v, char out[400]);
+/* Append the decimal form of n ("-12", "1795682580") without printf. */
+void omega_buf_put_i64(omega_buf_t *b, long long n);
 
 #endif

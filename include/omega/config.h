@@ -48,7 +48,11 @@ typedef struct omega_config_server {
     uint64_t max_body_size;   /* bytes; larger request bodies get 413 */
     int64_t worker_threads;   /* threads for queries and ingestion */
     int64_t live_max_clients; /* concurrent live (WebSocket) clients */
-    int64_t live_queue_limit; /* frames queued per live client before it is dropped */
+    int64_t live_queue_limit; /* frames queued per live client; the oldest go first */
+
+    /* WebSocket keep-alive of live clients, counted from the last pong (or the upgrade). */
+    int64_t live_ping_interval_ms; /* send a ping after this long */
+    int64_t live_idle_timeout_ms;  /* close the connection after this long */
     struct {
         bool enabled;       /* serve HTTPS/WSS */
         char *cert;         /* PEM certificate chain file */
@@ -219,7 +223,11 @@ typedef struct omega_config_security {
         bool data_masking;          /* mask detected PII in responses */
         char *retention_compliance; /* "gdpr" | "ccpa" | "hipaa" | "none" */
         bool user_consent_required; /* users accept data use at first login */
+        /* label names whose values are free text: PII in them is masked at ingest */
+        omega_strlist_t free_text_labels;
     } privacy_settings;
+    /* POSIX EREs matched against whole metric names: those series are stored encrypted */
+    omega_strlist_t sensitive_metrics;
 } omega_config_security_t;
 
 /* The whole effective configuration. Create with omega_config_create_default() or a
@@ -317,5 +325,18 @@ omega_log_level_t omega_config_log_level(const omega_config_t *cfg);
 /* The template named name, or NULL. Borrowed: valid as long as cfg. */
 const omega_config_template_t *omega_config_template_find(const omega_config_t *cfg,
                                                           const char *name);
+
+/* The placeholders of notification texts, NULL-terminated: the specification's
+ * (metric_name ... recommended_action) then labels, alert, status and dashboard_url. The one
+ * list behind the loader's notification_templates check, the alert module's channel
+ * templates and docs/configuration.md. */
+extern const char *const omega_template_placeholders[];
+
+/* Check a notification text: "{{" and "}}" are literal braces, every other brace must
+ * enclose a name of omega_template_placeholders or of extra (NULL-terminated, may be NULL:
+ * e.g. an SMS body's "to" and "message"). Returns 0, or -1 with the reason (the byte
+ * offset of an unbalanced brace, or the unknown name and the known ones) in msg. Any
+ * thread. */
+int omega_template_check(const char *text, const char *const *extra, char *msg, size_t msglen);
 
 #endif

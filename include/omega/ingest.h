@@ -45,6 +45,18 @@ void omega_ingest_batch_destroy(omega_ingest_batch_t *b);
  * destroyed. *n gets the count. */
 const omega_point_t *omega_ingest_batch_points(omega_ingest_batch_t *b, size_t *n);
 
+/* Rewrites one label value of a batch: NULL keeps value, anything else is a malloc'd
+ * replacement (the batch copies it and frees it). name and value are borrowed for the call. */
+typedef char *(*omega_ingest_label_fn)(void *ctx, const char *name, const char *value);
+
+/* Call fn(ctx, name, value) once for every label of every label set in b (a label array
+ * shared by a run of points is visited once) and store the replacements it returns, before
+ * omega_ingest_batch_points() hands the points out. Names are never changed, so label order
+ * is kept. The server uses it to mask personal data in free-text labels (the callback comes
+ * from auth: omega_pii_label_cb) without ingest linking auth. */
+void omega_ingest_batch_rewrite_labels(omega_ingest_batch_t *b, omega_ingest_label_fn fn,
+                                       void *ctx);
+
 /* 1-based source line (line protocol) or array index (JSON import, 0-based) of point i, so
  * a storage rejection can name the input it came from. */
 size_t omega_ingest_batch_origin(const omega_ingest_batch_t *b, size_t i);

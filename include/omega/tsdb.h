@@ -19,6 +19,26 @@
 
 typedef struct omega_tsdb omega_tsdb_t;
 
+/* Encryption at rest of sensitive series (docs/storage.md "Encryption at rest"). storage/
+ * never links a cipher: the caller hands one in. A sealed value starts with the 4 bytes
+ * OMEGA_TSDB_SEALED_MAGIC ("OMB1", auth's blob format), which no plain chunk, rollup bucket
+ * or head-log record does, so stores holding both read both. seal and open have auth's
+ * omega_auth_blob_seal/_open contract: aad (the RocksDB key of the value) is authenticated
+ * but not stored; they return 0 or a negative OMEGA_E* (open: OMEGA_EACCES for a key not
+ * held, OMEGA_ECORRUPT for an altered blob or another aad). Called from any storage thread
+ * (writers, seal rounds, the rollup worker, compaction), so both must be thread-safe. */
+#define OMEGA_TSDB_SEALED_MAGIC "OMB1"
+typedef int (*omega_tsdb_cipher_fn)(void *ctx, const void *aad, size_t aad_len, const void *in,
+                                    size_t n, void *out, size_t out_cap, size_t *out_len,
+                                    omega_error_t *err);
+typedef struct omega_tsdb_cipher {
+    void *ctx;                 /* passed to seal and open; must outlive the store (or
+                                  omega_tsdb_cipher_detach) */
+    omega_tsdb_cipher_fn seal; /* plain -> sealed (n + overhead bytes, starting "OMB1") */
+    omega_tsdb_cipher_fn open; /* sealed -> plain */
+    size_t overhead;           /* bytes seal adds (auth: OMEGA_AUTH_BLOB_OVERHEAD) */
+} omega_tsdb_cipher_t;
+
 /* Open-time options; start from omega_tsdb_options_init(). */
 typedef struct omega_tsdb_options {
     const char *data_dir;           /* directory, created if missing (borrowed during open) */
@@ -45,6 +65,13 @@ typedef struct omega_tsdb_options {
                                        (borrowed during open) */
     int64_t backup_interval_ms;     /* automatic backup period; 0 = none */
     uint32_t backup_keep;           /* newest backups kept in backup_dir; 0 = 7 */
+    omega_tsdb_cipher_t cipher;     /* encryption at rest; all zero = none (a cipher can
+                                       also be attached after open: omega_tsdb_cipher_attach) */
+    const char *const *sensitive_metrics; /* POSIX EREs, each matching a whole metric name
+                                       (like PromQL =~): those series' sample values are
+                                       sealed with cipher (borrowed during open; needs
+                                       cipher.seal) */
+    size_t n_sensitive_metrics;           /* entries in sensitive_metrics */
 } omega_tsdb_options_t;
 
 /* Fill o with defaults: data_dir "data", 24 h retention, 1 h out-of-order window,
@@ -55,6 +82,21 @@ void omega_tsdb_options_init(omega_tsdb_options_t *o);
 /* Open (creating if needed) the store in o->data_dir. Returns NULL and fills err on failure
  * (e.g. the directory is locked by another process). Free with omega_tsdb_close(). */
 omega_tsdb_t *omega_tsdb_open(const omega_tsdb_options_t *o, omega_error_t *err);
+
+/* Attach the cipher and sensitive patterns after open (once; for callers whose cipher
+ * keeps its keys in this store, like auth): the same meaning as the options' fields. Head-log
+ * records sealed before a crash are replayed into memory now (until then their samples are
+ * not readable and their log records are kept). Call before writing samples. Returns 0,
+ * OMEGA_EINVAL (a bad pattern, patterns without cipher->seal, a cipher already attached) or
+ * OMEGA_EIO. Thread-safe against readers and the storage threads. */
+int omega_tsdb_cipher_attach(omega_tsdb_t *db, const omega_tsdb_cipher_t *cipher,
+                             const char *const *sensitive_metrics, size_t n, omega_error_t *err);
+
+/* Stop using the cipher (before its context is freed): seals every head and brings the
+ * rollups up to date while it still can, then waits for cipher calls in progress and
+ * makes sealed values unreadable (OMEGA_EACCES) for the rest of the handle's life. Accepts
+ * NULL and a store without a cipher. Thread-safe. */
+void omega_tsdb_cipher_detach(omega_tsdb_t *db);
 
 /* Flush memtables and close. Accepts NULL. The handle is dead afterwards. */
 void omega_tsdb_close(omega_tsdb_t *db);
@@ -125,6 +167,14 @@ typedef struct omega_tsdb_bucket {
  * pointers are borrowed for the call. Return non-zero to stop (returned by the caller). */
 typedef int (*omega_tsdb_bucket_cb)(void *ctx, const omega_series_t *series,
                                     const omega_tsdb_bucket_t *buckets, size_t n);
+
+/* Like omega_tsdb_series_match, restricted to series with at least one sample in
+ * [start_ms, end_ms] (inclusive; raw retention applied): the callback gets n = 0. Costs
+ * an index and chunk-header look per series, never a sample decode (label listings with a
+ * time range). Errors as omega_tsdb_select. Thread-safe. */
+int omega_tsdb_series_active(omega_tsdb_t *db, const omega_matcher_t *matchers,
+                             size_t n_matchers, int64_t start_ms, int64_t end_ms,
+                             omega_tsdb_series_cb cb, void *ctx, omega_error_t *err);
 
 /* Like omega_tsdb_select on a rollup tier: every series matching all matchers with its
  * buckets whose start lies in [bucket_start(start_ms), end_ms]. Errors as for

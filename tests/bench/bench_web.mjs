@@ -135,7 +135,8 @@ async function paint(runs) {
       await ctx.close();
     }
     out({
-      bench: 'paint_summary', runs, p50_ms: Math.round(pct(times, 50)), max_ms: Math.round(Math.max(...times)),
+      bench: 'paint_summary', runs, p50_ms: Math.round(pct(times, 50)), p95_ms: Math.round(pct(times, 95)),
+      max_ms: Math.round(Math.max(...times)),
       cold_ms: Math.round(times[0]), loadavg: (await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' '),
     });
   } finally {

@@ -3,7 +3,8 @@
 // (system_memory_total_bytes > 0, for 0s, with markup and SQL in its name) shows up firing in
 // the open page through the live stream's alert frames, and is acknowledged from the page;
 // history lists its transitions; the rule editor shows the API's validation error next to
-// the expression and saves and edits rules (built-in ones read-only); silences and channels
+// the expression and saves and edits rules; a built-in rule is edited (its identity fields
+// locked, then shown "modified"), disabled, enabled and restored to its default; silences and channels
 // (with "Send test") are created and deleted. Injected strings must render as inert text.
 
 import { absentEndpoints, apiCall, apiLogin, assert, run, until, USER, PASSWORD } from './lib.mjs';
@@ -71,12 +72,6 @@ await run('alerts', 200_000, async (s) => {
     await page.locator('#alerts-tab-rules').click();
     await page.locator('#alerts-rules').waitFor({ state: 'visible' });
     await page.locator('#rules-table .rule-name', { hasText: stamp }).first().waitFor();
-    const builtin = (await apiCall(admin.token, 'GET', '/api/v1/alerts/rules')).body.items.filter((r) => r.builtin);
-    if (builtin.length) {
-      const brow = page.locator('#rules-table tr', { has: page.locator('.rule-name', { hasText: builtin[0].name }) }).first();
-      assert(/read-only/.test(await brow.textContent()), 'a built-in rule is offered for editing');
-      assert(await brow.getByRole('button').count() === 0, 'a built-in rule has buttons');
-    }
     const f = page.locator('#rule-form');
     await f.locator('#rule-name').fill(`Broken ${stamp}`);
     await f.locator('#rule-expr').fill('sum(rate(');
@@ -109,6 +104,44 @@ await run('alerts', 200_000, async (s) => {
     await edited.waitFor({ state: 'detached' });
     await inert();
     await s.shot('alerts-rules');
+  });
+
+  await s.check('built-in rule: edit its threshold (shown modified), disable, enable, restore the default', async () => {
+    const ID = 'builtin-process-count';
+    const getRule = async () => (await apiCall(admin.token, 'GET', `/api/v1/alerts/rules/${ID}`)).body;
+    const before = await getRule();
+    assert(before.builtin === true && before.modified === false && before.enabled === true, `unexpected start: ${JSON.stringify(before)}`);
+    const row = page.locator('#rules-table tr', { has: page.locator('.rule-name', { hasText: before.name }) }).first();
+    assert(/built-in/.test(await row.textContent()), 'the built-in rule is not marked built-in');
+    await row.getByRole('button', { name: /^Edit/ }).click();
+    const f = page.locator('#rule-form');
+    for (const k of ['name', 'expr', 'op', 'category']) {
+      assert(await f.locator(`#rule-${k}`).isDisabled(), `the built-in rule's ${k} is editable`);
+    }
+    assert(await f.locator('#rule-critical').inputValue() === String(before.critical), 'critical not filled');
+    await f.locator('#rule-critical').fill('123456');
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await until(async () => /^Saved rule/.test(await status('rule-form-status')), 5000, async () => `save: ${await status('rule-form-status')}`);
+    await until(async () => /modified/.test(await row.textContent()), 5000, 'the edited built-in rule is not shown as modified');
+    let r = await getRule();
+    assert(r.critical === 123456 && r.modified === true && r.defaults.critical === before.critical,
+      `after the edit: ${JSON.stringify(r)}`);
+    assert(Object.keys(r.defaults).length === 1, `fields changed besides critical: ${JSON.stringify(r.defaults)}`);
+    await row.getByRole('button', { name: /^Edit/ }).click();
+    assert(/critical \(default/.test(await page.locator('#rule-form-note').textContent()), 'the editor does not name the changed field');
+    await page.locator('#rule-cancel').click();
+    await row.getByRole('button', { name: /^Disable/ }).click();
+    await until(async () => /disabled/.test(await row.textContent()), 5000, 'the disabled rule is not shown as disabled');
+    assert((await getRule()).enabled === false, 'the rule is still enabled');
+    await s.shot('alerts-rule-builtin-modified');
+    await row.getByRole('button', { name: /^Enable/ }).click();
+    await until(async () => (await getRule()).enabled === true, 5000, 'the rule was not enabled again');
+    await row.getByRole('button', { name: /^Restore the default/ }).waitFor();
+    await row.getByRole('button', { name: /^Restore the default/ }).click();
+    await until(async () => !/modified/.test(await row.textContent()), 5000, 'the restored rule is still shown as modified');
+    r = await getRule();
+    assert(r.modified === false && r.critical === before.critical && r.defaults === undefined, `after restoring: ${JSON.stringify(r)}`);
+    await inert();
   });
 
   await s.check('silences: create with a matcher and a comment, list, delete', async () => {

@@ -5,15 +5,16 @@
 // when the server has it, then live); the badge reads "live" and the readouts
 // hold numbers; disk, network, health, alerts and jobs panels show data or their honest empty
 // state; PNG and CSV exports download non-empty files; screenshots of the login error and of
-// the live page in dark, light and phone layouts; no console or page errors beyond the
-// declared ones. Prints "N passed, M failed" last.
+// the live page in dark, light and phone layouts; a rule that starts firing shows in the alert
+// overview without a reload, its markup as text, and leaves it when deleted; no console or
+// page errors beyond the declared ones. Prints "N passed, M failed" last.
 
-import { absentEndpoints, apiLogin, assert, PASSWORD, run, sleep, until, URL_, USER } from './lib.mjs';
+import { absentEndpoints, apiCall, apiLogin, assert, PASSWORD, run, sleep, until, URL_, USER } from './lib.mjs';
 
 const FIRST_POINT_MS = 3_000; // both charts must grow this soon after the live view shows
 const POLL_BUDGET_MS = 10_000; // total time the point polling may take
 
-await run('live', 150_000, async (s) => {
+await run('live', 200_000, async (s) => {
   const admin = await apiLogin(USER, PASSWORD);
   const absent = await absentEndpoints(admin.token);
   const page = await s.open();
@@ -159,6 +160,33 @@ await run('live', 150_000, async (s) => {
     assert(overflow <= 1, `phone layout scrolls sideways by ${overflow} px`);
     await s.shot('live-phone');
     await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  await s.check('(h) the alert overview counts a rule that starts firing, lists it as text, drops it when deleted', async () => {
+    if (absent.includes('/api/v1/alerts')) {
+      console.log('# alerts API absent: the overview\'s empty state was checked in (e)');
+      return;
+    }
+    const stamp = Date.now().toString(36);
+    const name = `Live <img src=x onerror="window.__xss=1"> ${stamp}`;
+    const firing = async () => Number((await page.locator('#alerts-firing').textContent()).trim());
+    const before = await firing();
+    const r = await apiCall(admin.token, 'POST', '/api/v1/alerts/rules',
+      { name, expr: 'system_memory_total_bytes', op: '>', warning: 0, for: '0s', category: 'system' });
+    assert(r.status === 201, `creating the rule: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+    // Under the page's 30 s refresh: the stream's alert frame triggers the reload.
+    const item = page.locator('#alerts-list li', { hasText: stamp });
+    await item.first().waitFor({ timeout: 20_000 });
+    assert((await item.first().locator('strong').textContent()) === name, 'the rule name is altered');
+    assert((await item.first().getAttribute('data-state')) === 'firing', 'the alert is not listed as firing');
+    assert(await firing() >= before + 1, `firing count ${before} -> ${await firing()}`);
+    assert(await page.locator('#live-view img').count() === 0, 'the rule name became an <img> element');
+    assert(await page.evaluate(() => window.__xss === undefined), 'the rule name ran script');
+    await s.shot('live-alert');
+    const d = await apiCall(admin.token, 'DELETE', `/api/v1/alerts/rules/${encodeURIComponent(r.body.id)}`);
+    assert(d.status === 204, `deleting the rule: HTTP ${d.status}`);
+    // Deleting a rule sends no alert frame: the overview's 30 s refresh drops it.
+    await until(async () => (await item.count()) === 0, 45_000, 'the deleted rule\'s alert is still listed');
   });
 
   await s.checkConsole();

@@ -254,8 +254,10 @@ static int need(wsc_t *c, size_t n, int64_t deadline_ms)
         if (poll(&pfd, 1, (int)(deadline_ms - now)) <= 0)
             return -1;
         ssize_t r = recv(c->fd, c->pending + c->npending, 4096, 0);
-        if (r <= 0)
+        if (r <= 0) {
+            c->eof = 1;
             return -1;
+        }
         c->npending += (size_t)r;
     }
     return 0;
@@ -296,7 +298,9 @@ int wsc_recv(wsc_t *c, int timeout_ms, char **payload, size_t *len, int *close_c
         memmove(c->pending, c->pending + h + n, c->npending - h - n);
         c->npending -= h + n;
         if (opcode == 9) { /* ping */
-            send_frame(c, 10, out, n);
+            c->pings++;
+            if (!c->no_pong)
+                send_frame(c, 10, out, n);
             free(out);
             continue;
         }

@@ -30,9 +30,12 @@ const char *httpc_header(const httpc_resp_t *r, const char *name, char *buf, siz
 char *httpc_urlencode(const char *s, char *out, size_t len);
 
 typedef struct wsc {
-    int fd;          /* socket, -1 when closed */
-    char *pending;   /* bytes read past the handshake */
+    int fd;        /* socket, -1 when closed */
+    char *pending; /* bytes read past the handshake */
     size_t npending;
+    int pings;   /* pings received by wsc_recv */
+    int no_pong; /* set by the caller after connecting: pings are not answered */
+    int eof;     /* 1 once the server closed the connection (or it failed) */
 } wsc_t;
 
 /* Open a WebSocket to path (with query) offering subprotocol. Returns the HTTP status of the
@@ -40,8 +43,9 @@ typedef struct wsc {
 int wsc_connect(wsc_t *c, int port, const char *path, const char *subprotocol);
 int wsc_send_text(wsc_t *c, const char *text);
 /* Receive one frame within timeout_ms. Returns the opcode (1 text, 8 close, ...) with a
- * malloc'd NUL-terminated payload in *payload, or -1 on timeout/EOF. For a close frame
- * *close_code gets the status code. Pings are answered automatically. */
+ * malloc'd NUL-terminated payload in *payload, or -1 on timeout/EOF (c->eof tells them
+ * apart). For a close frame *close_code gets the status code. Pings are counted in c->pings
+ * and answered automatically unless c->no_pong is set. */
 int wsc_recv(wsc_t *c, int timeout_ms, char **payload, size_t *len, int *close_code);
 void wsc_close(wsc_t *c);
 

@@ -1,22 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 // Admin view (admin and superuser only; the router refuses it to other roles and the server
 // enforces the same): users (/api/v1/users), API keys (/api/v1/apikeys, the key shown once),
-// the audit log (/api/v1/audit, superuser) and the configuration editor (config_form.js).
+// the audit log (/api/v1/audit, superuser), the configuration editor (config_form.js) and the
+// security tab (security.js: keys and erasure for superusers, consent for admins).
 // Every server string is set as text.
 
 import { api, withQuery } from './api.js';
 import { ConfigEditor } from './config_form.js';
+import { SecurityPanel } from './security.js';
 import { el, fill, fmtTime, localInputToRfc3339, setStatus, table } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
 const ROLES = ['viewer', 'developer', 'analyst', 'admin', 'superuser'];
-const TABS = ['users', 'keys', 'audit', 'config'];
+const TABS = ['users', 'keys', 'audit', 'config', 'security'];
 
 export class AdminView {
   /** @param {{role: string|null, tab?: string}} o  role of the session; tab from the URL */
   constructor(o) {
     this.role = o.role;
     this.config = new ConfigEditor($('admin-config'));
+    this.security = new SecurityPanel($('admin-security'), this.role);
     $('admin-tab-audit').hidden = this.role !== 'superuser';
     this.onTab = (ev) => {
       const b = ev.target.closest('button[data-tab]');
@@ -44,6 +47,7 @@ export class AdminView {
     if (tab === 'users') this.loadUsers();
     else if (tab === 'keys') this.loadKeys();
     else if (tab === 'audit') this.loadAudit();
+    else if (tab === 'security') this.security.load();
     else this.config.load();
   }
 
@@ -220,5 +224,6 @@ export class AdminView {
     $('key-once').hidden = true;
     for (const id of ['users-table', 'keys-table', 'audit-table']) fill($(id));
     this.config.stop();
+    this.security.stop();
   }
 }

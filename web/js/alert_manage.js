@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Editors of the alerts view: rules (/api/v1/alerts/rules; built-in rules read-only; the
-// API's 422 message shown next to the field it names), silences (/api/v1/alerts/silences,
+// Editors of the alerts view: rules (/api/v1/alerts/rules; the API's 422 message shown next
+// to the field it names; any rule can be disabled; built-in rules keep their name, expression,
+// comparison and category, show "modified" with the configuration's values when changed and
+// can be restored to them), silences (/api/v1/alerts/silences,
 // matchers written as name="value", name!="v", name=~"re", name!~"re") and notification
 // channels (/api/v1/alerts/channels, with "Send test"). Server strings are set as text.
 
@@ -76,16 +78,49 @@ export class RulesPanel {
   row(r) {
     const th = ['warning', 'critical', 'emergency'].filter((k) => typeof r[k] === 'number')
       .map((k) => `${k} ${r.op || '>'} ${r[k]}`).join(', ');
-    const actions = r.builtin
-      ? el('span', { class: 'muted', text: 'built-in (read-only)' })
-      : this.o.admin
-        ? el('span', { class: 'actions' },
-          el('button', { type: 'button', class: 'btn btn-small', text: 'Edit', 'aria-label': `Edit ${r.name}`, on: { click: () => this.edit(r) } }),
-          el('button', { type: 'button', class: 'btn btn-small btn-danger', text: 'Delete', 'aria-label': `Delete ${r.name}`, on: { click: () => this.remove(r) } }))
-        : '';
-    return [el('span', { class: 'rule-name', text: r.name || r.id }), el('span', { class: 'mono', text: r.expr || (r.event ? `event ${r.event}` : '') }),
-      th, durText(r.for || '0s'), r.category || '', el('span', { class: r.last_error ? 'error' : 'muted', text: r.last_error || (r.last_evaluated_at ? `evaluated ${fmtTime(r.last_evaluated_at)}` : '') }),
-      actions];
+    const btn = (text, label, click, cls = 'btn btn-small') =>
+      el('button', { type: 'button', class: cls, text, 'aria-label': `${label} ${r.name}`, on: { click } });
+    const actions = this.o.admin
+      ? el('span', { class: 'actions' },
+        btn('Edit', 'Edit', () => this.edit(r)),
+        r.enabled === false ? btn('Enable', 'Enable', () => this.setEnabled(r, true)) : btn('Disable', 'Disable', () => this.setEnabled(r, false)),
+        r.builtin
+          ? (r.modified ? btn('Restore default', 'Restore the default of', () => this.restore(r)) : null)
+          : btn('Delete', 'Delete', () => this.remove(r), 'btn btn-small btn-danger'))
+      : '';
+    const changed = Object.keys(r.defaults || {});
+    const tags = [r.builtin ? 'built-in' : '', r.modified ? 'modified' : '', r.enabled === false ? 'disabled' : ''].filter(Boolean);
+    const state = r.enabled === false ? el('span', { class: 'muted', text: 'disabled: not evaluated' })
+      : el('span', { class: r.last_error ? 'error' : 'muted', text: r.last_error || (r.last_evaluated_at ? `evaluated ${fmtTime(r.last_evaluated_at)}` : '') });
+    return [el('span', {}, el('span', { class: 'rule-name', text: r.name || r.id }), ' ',
+      tags.length ? el('span', { class: 'muted rule-tags', text: `(${tags.join(', ')})`,
+        title: changed.length ? `Changed from the configuration: ${changed.join(', ')}` : undefined }) : null),
+    el('span', { class: 'mono', text: r.expr || (r.event ? `event ${r.event}` : '') }),
+    th, durText(r.for || '0s'), r.category || '', state, actions];
+  }
+
+  async setEnabled(r, enabled) {
+    const status = $('rule-form-status');
+    try {
+      await api(`/api/v1/alerts/rules/${encodeURIComponent(r.id)}`, { method: 'PATCH', body: { enabled } });
+      setStatus(status, `${enabled ? 'Enabled' : 'Disabled'} ${r.name}.`, 'ok');
+    } catch (e) {
+      setStatus(status, e.message, 'error');
+    }
+    this.load();
+  }
+
+  async restore(r) {
+    if (!window.confirm(`Restore ${r.name} to the configuration's settings? Your changes to it are lost.`)) return;
+    const status = $('rule-form-status');
+    try {
+      await api(`/api/v1/alerts/rules/${encodeURIComponent(r.id)}/override`, { method: 'DELETE' });
+      if (this.editing && this.editing.id === r.id) this.edit(null);
+      setStatus(status, `Restored the default of ${r.name}.`, 'ok');
+    } catch (e) {
+      setStatus(status, e.message, 'error');
+    }
+    this.load();
   }
 
   /** Fill the form from rule r (null: a new rule). */
@@ -94,9 +129,18 @@ export class RulesPanel {
     const f = $('rule-form');
     f.reset();
     this.clearProblems();
-    $('rule-form-title').textContent = r ? `Edit rule ${r.name}` : 'New rule';
+    $('rule-form-title').textContent = r ? `Edit ${r.builtin ? 'built-in ' : ''}rule ${r.name}` : 'New rule';
     $('rule-cancel').hidden = !r;
     f.elements.id.disabled = Boolean(r);
+    // A built-in rule is the configuration's: only its thresholds, timing, routing and texts change.
+    for (const k of ['name', 'expr', 'op', 'category']) f.elements[k].disabled = Boolean(r?.builtin);
+    const note = $('rule-form-note');
+    const defaults = Object.entries(r?.defaults || {});
+    note.textContent = !r?.builtin ? ''
+      : defaults.length ? `Changed from the configuration (it stays so when the configuration changes): ${
+        defaults.map(([k, v]) => `${k} (default ${v === null ? 'none' : typeof v === 'object' ? JSON.stringify(v) : v})`).join(', ')}.`
+        : 'Built-in rule from the configuration: saving a change keeps it over later configuration changes until you restore the default.';
+    note.hidden = !note.textContent;
     if (r) {
       for (const k of ['id', 'name', 'expr']) f.elements[k].value = r[k] ?? '';
       for (const k of ['for', 'repeat_interval']) f.elements[k].value = r[k] === undefined || r[k] === null ? '' : durText(r[k]);
@@ -136,17 +180,21 @@ export class RulesPanel {
     const b = { name: f.elements.name.value.trim(), expr: f.elements.expr.value.trim(), op: f.elements.op.value,
       category: f.elements.category.value };
     if (!this.editing && f.elements.id.value.trim()) b.id = f.elements.id.value.trim();
+    if (this.editing) b.enabled = this.editing.enabled !== false; // the Enable/Disable buttons change it
     for (const k of ['warning', 'critical', 'emergency', 'clear']) {
       const v = f.elements[k].value.trim();
-      if (v === '') continue;
+      if (v === '') {
+        b[k] = null; // none (a built-in rule's default would come back if left out)
+        continue;
+      }
       const n = Number(v);
       if (!Number.isFinite(n)) throw Object.assign(new Error('Enter a number.'), { field: k });
       b[k] = n;
     }
-    if (!['warning', 'critical', 'emergency'].some((k) => k in b)) {
+    if (!['warning', 'critical', 'emergency'].some((k) => typeof b[k] === 'number')) {
       throw Object.assign(new Error('Give at least one threshold (warning, critical or emergency).'), { field: 'warning' });
     }
-    for (const k of ['for', 'repeat_interval']) if (f.elements[k].value.trim()) b[k] = f.elements[k].value.trim();
+    for (const k of ['for', 'repeat_interval']) b[k] = f.elements[k].value.trim() || null;
     b.channels = f.elements.channels.value.split(',').map((s) => s.trim()).filter(Boolean);
     try {
       b.labels = parsePairs(f.elements.labels.value);
@@ -154,7 +202,7 @@ export class RulesPanel {
       throw Object.assign(e, { field: 'labels' });
     }
     const ann = {};
-    for (const k of ['description', 'recommended_action']) if (f.elements[k].value.trim()) ann[k] = f.elements[k].value.trim();
+    for (const k of ['description', 'recommended_action']) ann[k] = f.elements[k].value.trim();
     b.annotations = ann;
     return b;
   }

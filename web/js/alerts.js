@@ -108,7 +108,7 @@ export class AlertsView {
 
   activeRow(a) {
     const notes = [a.acknowledged ? `acknowledged by ${a.acknowledged_by || '?'}` : '', a.silenced ? 'silenced' : '',
-      a.inhibited ? 'inhibited' : ''].filter(Boolean).join(', ');
+      a.inhibited ? 'inhibited' : '', a.flapping ? 'flapping (notifications held)' : ''].filter(Boolean).join(', ');
     const ack = this.canAck && !a.acknowledged
       ? el('button', { type: 'button', class: 'btn btn-small', text: 'Acknowledge', 'aria-label': `Acknowledge ${a.alert}`,
         on: { click: (ev) => this.ack(a, ev.target) } })

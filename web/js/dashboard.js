@@ -74,6 +74,19 @@ export class Dashboard {
     this.dropped = 0;
     this.memUsed = NaN;
     this.memTotal = NaN;
+    // The socket and the history query first: they overlap building the charts below
+    // (their answers are handled only after this constructor returns).
+    this.stream = new LiveStream({
+      token: o.token,
+      subscriptions: SUBSCRIPTIONS,
+      onState: (state, detail) => this.showState(state, detail),
+      onMessage: (msg) => this.handle(msg),
+      onAuthFailed: o.onAuthFailed,
+    });
+    $('conn').hidden = false;
+    this.stream.start();
+    this.windowMs = o.windowMs;
+    this.backfill(); // the window's history, in parallel with the socket and the charts' set-up
     this.cpu = new RollingChart($('cpu-chart'), { style: cpuStyle, order: cpuOrder, emphasis: 'total', windowMs: o.windowMs });
     this.mem = new RollingChart($('mem-chart'), { style: memStyle, windowMs: o.windowMs });
     this.disk = new RollingChart($('disk-chart'), { unit: 'bytes/s', windowMs: o.windowMs });
@@ -93,15 +106,6 @@ export class Dashboard {
     this.sideTimer = setInterval(() => this.loadSide(), SIDE_REFRESH_MS);
     this.sideDebounce = 0;
     this.loadSide();
-    this.stream = new LiveStream({
-      token: o.token,
-      subscriptions: SUBSCRIPTIONS,
-      onState: (state, detail) => this.showState(state, detail),
-      onMessage: (msg) => this.handle(msg),
-      onAuthFailed: o.onAuthFailed,
-    });
-    $('conn').hidden = false;
-    this.stream.start();
   }
 
   /** Points held by chart 'cpu', 'mem', 'disk' or 'net' (see window.__omegaLive in app.js). */
@@ -111,6 +115,7 @@ export class Dashboard {
   }
 
   setWindow(ms) {
+    this.windowMs = ms;
     for (const c of Object.values(this.charts)) c.setWindow(ms);
   }
 
@@ -130,8 +135,9 @@ export class Dashboard {
   }
 
   /**
-   * Fill the CPU and memory charts from history: the whole window when the page opens, the
-   * gap after a reconnect. Quietly skipped when the server has no /api/v1/query_range.
+   * Fill the CPU and memory charts from history: the whole window when the page opens (in
+   * parallel with the socket's handshake), the gap after a reconnect. Quietly skipped when
+   * the server has no /api/v1/query_range.
    */
   async backfill() {
     const now = Date.now();
@@ -139,8 +145,9 @@ export class Dashboard {
       ['cpu', 'system_cpu_usage_percent', (m) => String(m.cpu ?? 'total')],
       ['mem', 'system_memory_used_percent', () => 'mem'],
     ].map(async ([id, expr, keyOf]) => {
-      const chart = this.charts[id];
-      const from = Math.max(chart.lastTime() || 0, now - chart.windowMs);
+      // Called before the charts exist when the page opens (the query then overlaps building them).
+      const held = this.charts ? this.charts[id] : null;
+      const from = Math.max(held ? held.lastTime() : 0, now - (held ? held.windowMs : this.windowMs));
       if (now - from < 2000) return;
       try {
         const step = Math.max(1, Math.ceil((now - from) / 1000 / 1000)); // <= ~1000 points
@@ -149,7 +156,7 @@ export class Dashboard {
           const label = id === 'mem' ? 'used %' : key === 'total' ? 'total' : `cpu ${key}`;
           return { key, label, points: s.points };
         });
-        if (!this.stopped) chart.merge(series);
+        if (!this.stopped) this.charts[id].merge(series);
       } catch {
         // history is a bonus here: the live stream carries on either way
       }
@@ -248,7 +255,7 @@ export class Dashboard {
   }
 
   showState(state, detail) {
-    if (state === 'live' && this.streamState !== 'live') this.backfill();
+    if (state === 'live' && this.streamState === 'reconnecting') this.backfill(); // the gap
     this.streamState = state;
     const badge = $('conn');
     badge.dataset.state = state;
