@@ -120,6 +120,14 @@ int storage_postcache_intersect(storage_postcache_t *c, const char *const *keys,
     return 1;
 }
 
+int storage_postcache_has(storage_postcache_t *c, const char *key, size_t klen, uint64_t gen)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    int found = find(c, key, klen, hash_key(key, klen), gen) != NULL;
+    pthread_rwlock_unlock(&c->lock);
+    return found;
+}
+
 void storage_postcache_put(storage_postcache_t *c, const char *key, size_t klen, uint64_t gen,
                            const uint64_t *ids, size_t n)
 {

@@ -312,6 +312,8 @@ static int cached_intersection(omega_tsdb_t *db, const cmatcher_t **eq, size_t n
     } else if (omega_mono_ns() / 1000000 - atomic_load(&ix->gen_mono_ms) >= 1000) {
         rc = 0;
         for (size_t i = 0; rc == 0 && i < n; i++) {
+            if (storage_postcache_has(&ix->posts, keys[i], klens[i], gen))
+                continue; /* only the lists missing: a metric's list serves many rules */
             idvec_t ids = {0};
             rc = postings_collect(db, eq[i], &ids, err);
             if (rc == 0)

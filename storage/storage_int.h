@@ -135,6 +135,8 @@ void storage_postcache_deinit(storage_postcache_t *c);
 int storage_postcache_intersect(storage_postcache_t *c, const char *const *keys,
                                 const size_t *klens, size_t n, uint64_t gen,
                                 void (*push)(void *ctx, uint64_t id), void *ctx);
+/* Whether key's list is cached at gen. */
+int storage_postcache_has(storage_postcache_t *c, const char *key, size_t klen, uint64_t gen);
 /* Cache the sorted ids of key read at gen (kept unless an entry as new exists). */
 void storage_postcache_put(storage_postcache_t *c, const char *key, size_t klen, uint64_t gen,
                            const uint64_t *ids, size_t n);

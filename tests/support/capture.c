@@ -140,7 +140,7 @@ omega_collector_t *cap_make(const char *root, unsigned which, const char *const 
 const char *cap_fixture(const char *name, char *buf, size_t len)
 {
     char rel[256];
-    snprintf(rel, sizeof(rel), "tests/fixtures/proc/%s", name);
+    snprintf(rel, sizeof(rel), "tests/fixtures/proc/%.200s", name); /* fixture names are short */
     return testutil_source_path(rel, buf, len);
 }
 
