@@ -175,7 +175,7 @@ static void craft(const char *header, const char *payload, const unsigned char *
         b64url(mac, mac_len, s);
         snprintf(out + n, 2048 - (size_t)n, ".%s", s);
     } else {
-        snprintf(out + n, 2048 - (size_t)n, ".%s", sig);
+        snprintf(out + n, 2048 - (size_t)n, ".%s", sig ? sig : ""); /* NULL only with sign */
     }
 }
 

@@ -175,8 +175,10 @@ static int parse_labels(checker_t *c, char **p, char *key, size_t klen, char *le
         val[n] = '\0';
         if (*(*p)++ != '"')
             return bad(c, "unterminated value of label %s", lname);
-        if (!strcmp(lname, "le"))
-            snprintf(le, lelen, "%s", val);
+        if (!strcmp(lname, "le") && strlen(val) < lelen)
+            memcpy(le, val, strlen(val) + 1);
+        else if (!strcmp(lname, "le"))
+            return bad(c, "le value \"%.40s...\" too long", val);
         else
             ko += (size_t)snprintf(key + ko, ko < klen ? klen - ko : 0, "%s=%s,", lname, val);
         if (**p == ',')

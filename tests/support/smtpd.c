@@ -121,7 +121,7 @@ static void session(test_smtpd_t *s, int fd)
         } else if (!strncasecmp(line, "HELO", 4) || !strncasecmp(line, "NOOP", 4)) {
             say(&c, "250 OK\r\n");
         } else if (!strncasecmp(line, "AUTH ", 5)) {
-            snprintf(m.auth, sizeof(m.auth), "%s", line + 5);
+            snprintf(m.auth, sizeof(m.auth), "%.*s", (int)sizeof(m.auth) - 1, line + 5);
             if (!strchr(line + 5, ' ')) { /* no initial response: ask for it */
                 say(&c, "334 \r\n");
                 size_t l = strlen(m.auth);
@@ -131,7 +131,7 @@ static void session(test_smtpd_t *s, int fd)
             }
             say(&c, "235 2.7.0 Authentication successful\r\n");
         } else if (!strncasecmp(line, "MAIL FROM:", 10)) {
-            snprintf(m.from, sizeof(m.from), "%s", line + 10);
+            snprintf(m.from, sizeof(m.from), "%.*s", (int)sizeof(m.from) - 1, line + 10);
             m.rcpt[0] = '\0';
             say(&c, "250 OK\r\n");
         } else if (!strncasecmp(line, "RCPT TO:", 8)) {
