@@ -14,6 +14,7 @@
 
 /* How often the thread looks at the data directory's size. */
 #define LIFE_CHECK_MS 5000
+#define WAL_SYNC_MS   1000 /* relaxed writes are durable this long after they return */
 /* Drop rounds per enforcement pass (each removes at least the oldest key time). */
 #define LIMIT_MAX_ROUNDS 64
 
@@ -179,29 +180,51 @@ int omega_tsdb_enforce_limit(omega_tsdb_t *db, omega_error_t *err)
     return rc;
 }
 
-/* The thread: head-log upkeep and a size check every LIFE_CHECK_MS, a backup every
+/* fsync the WAL when relaxed writes (omega_tsdb_write_relaxed) left it unsynced. */
+static void sync_relaxed(omega_tsdb_t *db)
+{
+    if (!atomic_exchange(&db->wal_unsynced, 0))
+        return;
+    char *errptr = NULL;
+    rocksdb_flush_wal(db->rdb, 1, &errptr);
+    if (errptr) {
+        atomic_store(&db->wal_unsynced, 1); /* retried at the next turn */
+        omega_log_error("storage: WAL sync of %s failed: %s", db->data_dir, errptr);
+        rocksdb_free(errptr);
+    }
+}
+
+/* The thread: a WAL sync after relaxed writes every WAL_SYNC_MS, head-log upkeep and a
+ * size check every LIFE_CHECK_MS, a backup every
  * backup_interval_ms (the first one interval after open). Failures are logged and retried at the next turn. */
 static void *life_thread(void *arg)
 {
     omega_tsdb_t *db = arg;
     storage_life_t *l = &db->life;
-    int64_t last_backup = omega_mono_ns() / 1000000;
+    int64_t last_backup = omega_mono_ns() / 1000000, last_check = last_backup;
     pthread_mutex_lock(&l->lock);
     while (!l->stop) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += LIFE_CHECK_MS / 1000;
+        ts.tv_sec += WAL_SYNC_MS / 1000;
         pthread_cond_timedwait(&l->cond, &l->lock, &ts);
         if (l->stop)
             break;
         pthread_mutex_unlock(&l->lock);
+        sync_relaxed(db);
+        int64_t now = omega_mono_ns() / 1000000;
+        if (now - last_check < LIFE_CHECK_MS) {
+            pthread_mutex_lock(&l->lock);
+            continue;
+        }
+        last_check = now;
         omega_error_t err;
         omega_error_clear(&err);
         storage_head_log_upkeep(db);
         int rc = omega_tsdb_enforce_limit(db, &err);
         if (rc != 0 && rc != OMEGA_ENOSPC)
             omega_log_error("storage: size limit check failed: %s", err.message);
-        int64_t now = omega_mono_ns() / 1000000;
+        now = omega_mono_ns() / 1000000;
         if (db->opts.backup_interval_ms > 0 && now - last_backup >= db->opts.backup_interval_ms) {
             char path[4096];
             last_backup = now;

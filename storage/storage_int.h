@@ -242,6 +242,8 @@ typedef struct storage_bbuf {
 
 struct omega_tsdb {
     rocksdb_t *rdb;                                       /* the engine */
+    rocksdb_writeoptions_t *relaxed_wopts;                /* writes without a WAL fsync */
+    _Atomic int wal_unsynced;                             /* a relaxed write awaits its sync */
     rocksdb_options_t *db_opts;                           /* DB-wide options */
     rocksdb_options_t *cf_opts[STORAGE_CF_COUNT];         /* per-CF options */
     rocksdb_column_family_handle_t *cf[STORAGE_CF_COUNT]; /* our CF handles */

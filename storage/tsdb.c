@@ -228,6 +228,8 @@ static void build_options(omega_tsdb_t *db)
     db->extra_opts = rocksdb_options_create_copy(db->db_opts);
     db->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(db->wopts, db->opts.sync_writes ? 1 : 0);
+    db->relaxed_wopts = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(db->relaxed_wopts, 0);
     db->ropts = rocksdb_readoptions_create();
     /* A lost seal batch only leaves the head-log records it would have deleted, and the
      * next synced write (or close) syncs it anyway: no fsync of its own. */
@@ -473,6 +475,8 @@ void omega_tsdb_close(omega_tsdb_t *db)
         rocksdb_writeoptions_destroy(db->seal_wopts);
     if (db->wopts)
         rocksdb_writeoptions_destroy(db->wopts);
+    if (db->relaxed_wopts)
+        rocksdb_writeoptions_destroy(db->relaxed_wopts);
     if (db->ropts)
         rocksdb_readoptions_destroy(db->ropts);
     storage_index_deinit(&db->index);

@@ -196,12 +196,14 @@ static int plan_build(omega_tsdb_t *db, write_plan_t *plan, const omega_point_t 
     return 0;
 }
 
-static int commit(omega_tsdb_t *db, rocksdb_writebatch_t *wb, omega_error_t *err)
+static int commit(omega_tsdb_t *db, rocksdb_writebatch_t *wb, int relaxed, omega_error_t *err)
 {
     char *errptr = NULL;
-    rocksdb_write(db->rdb, db->wopts, wb, &errptr);
+    rocksdb_write(db->rdb, relaxed ? db->relaxed_wopts : db->wopts, wb, &errptr);
     if (errptr)
         return storage_rocks_error(errptr, err, "write");
+    if (relaxed) /* the storage thread syncs the WAL within a second */
+        atomic_store(&db->wal_unsynced, 1);
     return 0;
 }
 
@@ -242,7 +244,8 @@ static int resolve_create(omega_tsdb_t *db, write_plan_t *plan, rocksdb_writebat
 /* The slow path: some series are not cached. Holds the create lock through the write so
  * ids and counters stay consistent and a failed write leaves no trace in memory either. */
 static int write_creating(omega_tsdb_t *db, const omega_point_t *pts, write_plan_t *plan,
-                          rocksdb_writebatch_t *wb, uint64_t *seq, omega_error_t *err)
+                          rocksdb_writebatch_t *wb, uint64_t *seq, int relaxed,
+                          omega_error_t *err)
 {
     storage_index_t *ix = &db->index;
     storage_idmap_t fresh;
@@ -253,7 +256,7 @@ static int write_creating(omega_tsdb_t *db, const omega_point_t *pts, write_plan
     if (rc == 0)
         rc = storage_head_log_add(db, wb, plan->ids, pts, plan->n, seq, err);
     if (rc == 0)
-        rc = commit(db, wb, err);
+        rc = commit(db, wb, relaxed, err);
     if (rc == 0 && n_new) {
         storage_index_bump(ix); /* cached postings lists lack the new series */
         ix->next_id += n_new;
@@ -269,7 +272,8 @@ static int write_creating(omega_tsdb_t *db, const omega_point_t *pts, write_plan
     return rc;
 }
 
-int omega_tsdb_write(omega_tsdb_t *db, const omega_point_t *points, size_t n, omega_error_t *err)
+static int write_points(omega_tsdb_t *db, const omega_point_t *points, size_t n, int relaxed,
+                        omega_error_t *err)
 {
     if (!db || (n && !points))
         return omega_error_set(err, OMEGA_EINVAL, "storage: no database or no points");
@@ -295,9 +299,9 @@ int omega_tsdb_write(omega_tsdb_t *db, const omega_point_t *points, size_t n, om
     if (storage_index_cached_many(&db->index, plan.keys, plan.off, plan.ids, plan.n) == 0) {
         rc = storage_head_log_add(db, wb, plan.ids, points, n, &seq, err);
         if (rc == 0)
-            rc = commit(db, wb, err);
+            rc = commit(db, wb, relaxed, err);
     } else {
-        rc = write_creating(db, points, &plan, wb, &seq, err);
+        rc = write_creating(db, points, &plan, wb, &seq, relaxed, err);
     }
     if (rc == 0)
         due = storage_heads_append(db, plan.ids, points, n, seq);
@@ -315,4 +319,15 @@ out:
         rocksdb_writebatch_destroy(wb);
     plan_free(&plan);
     return rc;
+}
+
+int omega_tsdb_write(omega_tsdb_t *db, const omega_point_t *points, size_t n, omega_error_t *err)
+{
+    return write_points(db, points, n, 0, err);
+}
+
+int omega_tsdb_write_relaxed(omega_tsdb_t *db, const omega_point_t *points, size_t n,
+                             omega_error_t *err)
+{
+    return write_points(db, points, n, 1, err);
 }

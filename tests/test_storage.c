@@ -1067,6 +1067,27 @@ static void test_postings_cache_follows_the_index(void **state)
     assert_int_equal(count_sel(f, "b"), 1);
 }
 
+/* A relaxed write (no fsync wait) is readable at once and still there after a reopen. */
+static void test_relaxed_write(void **state)
+{
+    fixture_t *f = *state;
+    omega_error_t err;
+    int64_t t0 = omega_now_ms() - 10000;
+    omega_point_t p[2] = {{.name = "relaxed", .ts_ms = t0, .value = 1.5},
+                          {.name = "relaxed", .ts_ms = t0 + 1000, .value = 2.5}};
+    assert_int_equal(omega_tsdb_write_relaxed(f->db, p, 2, &err), 0);
+    omega_matcher_t m = {"__name__", "relaxed", OMEGA_MATCH_EQ};
+    seen_t seen;
+    assert_int_equal(select_all(f, &m, 1, t0, t0 + 1000, &seen, &err), 0);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.s[0].n, 2);
+    reopen(f);
+    assert_int_equal(select_all(f, &m, 1, t0, t0 + 1000, &seen, &err), 0);
+    assert_int_equal(seen.n, 1);
+    assert_true(seen.s[0].n == 2 && seen.s[0].samples[1].value == 2.5);
+    assert_int_equal(omega_tsdb_write_relaxed(NULL, p, 1, &err), OMEGA_EINVAL);
+}
+
 static void test_stats(void **state)
 {
     fixture_t *f = *state;
@@ -1170,6 +1191,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_eq_postings_intersection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_label_arrays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relaxed_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_postings_cache_follows_the_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_series_active, setup, teardown),
         cmocka_unit_test_setup_teardown(test_select_many_series_in_parallel, setup, teardown),

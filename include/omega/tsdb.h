@@ -111,6 +111,14 @@ void omega_tsdb_close(omega_tsdb_t *db);
  * The same series and timestamp written twice: the last write wins. */
 int omega_tsdb_write(omega_tsdb_t *db, const omega_point_t *points, size_t n, omega_error_t *err);
 
+/* Like omega_tsdb_write, without waiting for the WAL fsync: the batch is in the WAL (the
+ * page cache) and readable when this returns, and the storage thread fsyncs the WAL within
+ * about a second (close, a flush or any synced write sync it too). For the server's own
+ * periodic collection, where up to a second of samples lost on power loss (not on a
+ * process crash) is the price of not waiting for the disk on every pass. Thread-safe. */
+int omega_tsdb_write_relaxed(omega_tsdb_t *db, const omega_point_t *points, size_t n,
+                             omega_error_t *err);
+
 /* A series as handed to callbacks. Every pointer is borrowed and valid only during the
  * callback. labels exclude "__name__" and are sorted by name. */
 typedef struct omega_series {
