@@ -411,8 +411,10 @@ static void loaded_clear(loaded_t *l)
     l->labels = NULL;
 }
 
-/* Load id's labels, match them and read its samples into l (any thread). */
-static void load_series(const query_t *q, storage_reader_t *rd, uint64_t id, loaded_t *l)
+/* Load id's labels into l and match them: returns 0 with l->keep set when every matcher
+ * accepts them (a posting without a series, left briefly by an erase, is not kept), or an
+ * error with l->err. Any thread. */
+static int load_labels(const query_t *q, uint64_t id, loaded_t *l)
 {
     size_t klen = 0;
     loaded_clear(l);
@@ -420,16 +422,22 @@ static void load_series(const query_t *q, storage_reader_t *rd, uint64_t id, loa
     l->keep = 0;
     l->samples.n = 0;
     int rc = storage_index_reverse(q->db, id, &l->key, &klen, &l->err);
-    if (rc == OMEGA_ENOENT) /* posting without a series: ignore, as deletion leaves briefly */
-        rc = 0;
-    else if (rc == 0 && storage_canon_decode(l->key, klen, &l->s, &l->strbuf, &l->labels) != 0)
+    if (rc == OMEGA_ENOENT)
+        return 0;
+    if (rc == 0 && storage_canon_decode(l->key, klen, &l->s, &l->strbuf, &l->labels) != 0)
         rc = omega_error_set(&l->err, OMEGA_ECORRUPT, "storage: series %llu has a corrupt key",
                              (unsigned long long)id);
-    else if (rc == 0)
-        l->keep = 1;
+    l->keep = rc == 0;
     for (size_t i = 0; l->keep && i < q->n_cm; i++)
         if (!match_value(&q->cm[i], label_value(&l->s, q->cm[i].m->name)))
             l->keep = 0;
+    return rc;
+}
+
+/* Load id's labels, match them and read its samples into l (any thread). */
+static void load_series(const query_t *q, storage_reader_t *rd, uint64_t id, loaded_t *l)
+{
+    int rc = load_labels(q, id, l);
     if (l->keep)
         rc = storage_reader_samples(rd, id, q->start, q->end, &l->samples, &l->err);
     l->keep = l->keep && rc == 0 && l->samples.n > 0;
@@ -449,36 +457,27 @@ static int emit_series(query_t *q, loaded_t *l, omega_error_t *err)
 
 /* Load, match and emit one candidate series of a series_match or tier select; returns 0,
  * the callback's stop value or an error. */
-static int visit_series(query_t *q, uint64_t id, omega_error_t *err)
+static int visit_series(query_t *q, uint64_t id, loaded_t *l, omega_error_t *err)
 {
-    char *key = NULL, *strbuf = NULL;
-    omega_label_t *labels = NULL;
-    size_t klen = 0;
-    omega_series_t s = {.id = id};
-    int rc = storage_index_reverse(q->db, id, &key, &klen, err);
-    if (rc == OMEGA_ENOENT)
-        return 0; /* posting without a series: ignore, as deletion will leave briefly */
-    if (rc == 0 && storage_canon_decode(key, klen, &s, &strbuf, &labels) != 0)
-        rc = omega_error_set(err, OMEGA_ECORRUPT, "storage: series %llu has a corrupt key",
-                             (unsigned long long)id);
-    for (size_t i = 0; rc == 0 && i < q->n_cm; i++)
-        if (!match_value(&q->cm[i], label_value(&s, q->cm[i].m->name)))
-            goto out;
-    if (rc == 0 && q->tier) {
+    int rc = load_labels(q, id, l);
+    if (rc != 0) {
+        if (err)
+            *err = l->err;
+        return rc;
+    }
+    if (!l->keep)
+        return 0;
+    if (q->tier) {
         rc = storage_tier_read(q->db, q->tier, id, q->start, q->end, &q->buckets, err);
         if (rc == 0 && q->buckets.n > 0)
-            rc = q->bcb(q->ctx, &s, q->buckets.v, q->buckets.n);
-    } else if (rc == 0 && q->active) {
+            rc = q->bcb(q->ctx, &l->s, q->buckets.v, q->buckets.n);
+    } else if (q->active) {
         rc = storage_reader_active(&q->rd, id, q->start, q->end, err);
         if (rc == 1)
-            rc = q->cb(q->ctx, &s, NULL, 0);
-    } else if (rc == 0) {
-        rc = q->cb(q->ctx, &s, NULL, 0);
+            rc = q->cb(q->ctx, &l->s, NULL, 0);
+    } else {
+        rc = q->cb(q->ctx, &l->s, NULL, 0);
     }
-out:
-    free(key);
-    free(strbuf);
-    free(labels);
     return rc;
 }
 
@@ -622,8 +621,10 @@ static int run_query(query_t *q, const omega_matcher_t *matchers, size_t n_match
     storage_reader_init(&q->rd, q->db);
     if (rc == 0 && q->with_samples && !q->tier)
         rc = run_samples(q, &ids, err);
+    loaded_t one = {0};
     for (size_t i = 0; rc == 0 && (!q->with_samples || q->tier) && i < ids.n; i++)
-        rc = visit_series(q, ids.v[i], err);
+        rc = visit_series(q, ids.v[i], &one, err);
+    loaded_clear(&one);
     storage_reader_deinit(&q->rd);
 out:
     free_matchers(cm, n_matchers);
