@@ -72,7 +72,7 @@ static int raw_matrix(evaluator_t *ev, const node_t *n, omega_query_result_t *r)
     raw_series_t *raw = NULL;
     size_t nr = 0;
     int64_t ref = ev->start - n->offset_ms;
-    int rc = eval_fetch(ev, n, FETCH_RAW, ref - n->range_ms, ref, &raw, &nr);
+    int rc = eval_fetch_raw(ev, n, ref - n->range_ms, ref, &raw, &nr);
     if (rc != 0)
         return rc;
     r->type = OMEGA_QUERY_MATRIX;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Evaluator core: walks the tree over every step at once (each node yields a scalar per
- * step or series with a value per step), reads storage in exactly one place (eval_fetch,
- * which hands coarse steps to tiers.c), enforces the sample budget and the deadline, and
+ * step or series with a value per step), reads storage in exactly two places (eval_fetch_each,
+ * one series at a time, which hands coarse steps to tiers.c; eval_fetch_raw for a bare range
+ * selector's answer), enforces the sample budget and the deadline, and
  * evaluates selectors, literals and unary minus. Functions, aggregations and binary
  * operators live in functions.c, aggregate.c and binop.c. */
 #include "query_int.h"
@@ -12,16 +13,20 @@
 
 int eval_charge(evaluator_t *ev, uint64_t n)
 {
-    ev->used += n;
-    if (ev->used > ev->max_samples)
+    uint64_t used = atomic_fetch_add(&ev->used, n) + n;
+    int rc = 0;
+    if (used > ev->max_samples)
+        rc = OMEGA_E2BIG;
+    else if (omega_mono_ns() > ev->deadline_ns)
+        rc = OMEGA_ETIMEDOUT;
+    if (rc == 0 || atomic_exchange(&ev->failed, 1))
+        return rc;
+    if (rc == OMEGA_E2BIG)
         return omega_error_set(ev->err, OMEGA_E2BIG,
                                "query processing would load too many samples into memory in "
                                "query execution (limit %llu)",
                                (unsigned long long)ev->max_samples);
-    if (omega_mono_ns() > ev->deadline_ns)
-        return omega_error_set(ev->err, OMEGA_ETIMEDOUT,
-                               "query timed out in expression evaluation");
-    return 0;
+    return omega_error_set(ev->err, OMEGA_ETIMEDOUT, "query timed out in expression evaluation");
 }
 
 void qvalue_free(qvalue_t *v)
@@ -37,6 +42,19 @@ void qvalue_free(qvalue_t *v)
     memset(v, 0, sizeof(*v));
 }
 
+void qvalue_append(evaluator_t *ev, qvalue_t *v, lset_t lbl, double *val, uint8_t *has)
+{
+    (void)ev;
+    /* Grow in powers of two: n_series is the only count kept. */
+    if ((v->n_series & (v->n_series - 1)) == 0)
+        v->series =
+            omega_realloc(v->series, (v->n_series ? v->n_series * 2 : 1) * sizeof(qseries_t));
+    qseries_t *s = &v->series[v->n_series++];
+    s->lbl = lbl;
+    s->val = val;
+    s->has = has;
+}
+
 qseries_t *qvalue_add_series(evaluator_t *ev, qvalue_t *v, lset_t lbl, int *rc)
 {
     *rc = eval_charge(ev, ev->n_steps);
@@ -44,15 +62,9 @@ qseries_t *qvalue_add_series(evaluator_t *ev, qvalue_t *v, lset_t lbl, int *rc)
         lset_free(&lbl);
         return NULL;
     }
-    /* Grow in powers of two: n_series is the only count kept. */
-    if ((v->n_series & (v->n_series - 1)) == 0)
-        v->series =
-            omega_realloc(v->series, (v->n_series ? v->n_series * 2 : 1) * sizeof(qseries_t));
-    qseries_t *s = &v->series[v->n_series++];
-    s->lbl = lbl;
-    s->val = omega_calloc(ev->n_steps, sizeof(double));
-    s->has = omega_calloc(ev->n_steps, 1);
-    return s;
+    qvalue_append(ev, v, lbl, omega_calloc(ev->n_steps, sizeof(double)),
+                  omega_calloc(ev->n_steps, 1));
+    return &v->series[v->n_series - 1];
 }
 
 /* ---- storage access: the only place the engine reads samples ---- */
@@ -82,14 +94,9 @@ static int on_series(void *ctx, const omega_series_t *s, const omega_sample_t *s
     return 0;
 }
 
-int eval_fetch(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint, int64_t maxt,
-               raw_series_t **out, size_t *n)
+int eval_fetch_raw(evaluator_t *ev, const node_t *sel, int64_t mint, int64_t maxt,
+                   raw_series_t **out, size_t *n)
 {
-    /* A step (and range) of at least a tier's resolution may read that tier (tiers.c);
-     * finer queries read raw samples exactly as before. */
-    int tier = tier_choose(ev, sel, use);
-    if (tier != 0)
-        return tier_fetch(ev, sel, use, tier, mint, maxt, out, n);
     fetch_ctx_t c = {.ev = ev};
     omega_error_t serr;
     omega_error_clear(&serr);
@@ -105,6 +112,55 @@ int eval_fetch(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint
     *out = c.v;
     *n = c.n;
     return 0;
+}
+
+/* eval_fetch_each's storage callback: one series handed to the visitor without copying. */
+typedef struct each_ctx {
+    evaluator_t *ev;   /* budget and deadline */
+    fetch_each_fn fn;  /* visitor */
+    void *ctx;         /* its context */
+} each_ctx_t;
+
+static int on_each(void *ctx, const omega_series_t *s, const omega_sample_t *samples, size_t n)
+{
+    each_ctx_t *c = ctx;
+    int rc = eval_charge(c->ev, n + 1);
+    if (rc != 0)
+        return rc;
+    /* The samples stay storage's: the visitor reads them and keeps nothing. */
+    raw_series_t r = {.lbl = lset_from_series(s), .samples = (omega_sample_t *)samples, .n = n};
+    rc = c->fn(c->ctx, &r);
+    lset_free(&r.lbl);
+    return rc;
+}
+
+static int fetch_each(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint,
+                      int64_t maxt, fetch_each_fn fn, void *ctx, int concurrent)
+{
+    int tier = tier_choose(ev, sel, use);
+    if (tier != 0)
+        return tier_fetch_each(ev, sel, use, tier, mint, maxt, fn, ctx, concurrent);
+    each_ctx_t c = {.ev = ev, .fn = fn, .ctx = ctx};
+    omega_error_t serr;
+    omega_error_clear(&serr);
+    int rc = (concurrent ? omega_tsdb_select_concurrent : omega_tsdb_select)(
+        ev->db, sel->matchers, sel->n_matchers, mint, maxt, on_each, &c, &serr);
+    /* Budget, deadline and visitor errors are already in ev->err; storage errors are copied. */
+    if (rc != 0 && rc != OMEGA_E2BIG && rc != OMEGA_ETIMEDOUT && serr.code != 0 && ev->err)
+        *ev->err = serr;
+    return rc;
+}
+
+int eval_fetch_each(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint,
+                    int64_t maxt, fetch_each_fn fn, void *ctx)
+{
+    return fetch_each(ev, sel, use, mint, maxt, fn, ctx, 0);
+}
+
+int eval_fetch_concurrent(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint,
+                          int64_t maxt, fetch_each_fn fn, void *ctx)
+{
+    return fetch_each(ev, sel, use, mint, maxt, fn, ctx, 1);
 }
 
 void raw_series_free(raw_series_t *r, size_t n)
@@ -125,36 +181,45 @@ static int is_stale(double v)
     return bits == 0x7ff0000000000002ULL;
 }
 
+typedef struct vsel_ctx {
+    evaluator_t *ev;   /* the evaluation */
+    const node_t *sel; /* the selector */
+    qvalue_t *out;     /* series appended here */
+} vsel_ctx_t;
+
+/* One series of an instant selector: its latest sample within the lookback at each step. */
+static int vsel_series(void *ctx, raw_series_t *r)
+{
+    vsel_ctx_t *c = ctx;
+    evaluator_t *ev = c->ev;
+    int rc = 0;
+    qseries_t *s = qvalue_add_series(ev, c->out, r->lbl, &rc);
+    r->lbl = (lset_t){0};
+    size_t k = 0; /* first sample newer than the reference time */
+    for (size_t st = 0; s && st < ev->n_steps; st++) {
+        int64_t ref = ev_time(ev, st) - c->sel->offset_ms;
+        while (k < r->n && r->samples[k].ts_ms <= ref)
+            k++;
+        if (k == 0)
+            continue;
+        const omega_sample_t *sm = &r->samples[k - 1];
+        /* 2.42 keeps a sample exactly lookback old: the window is [ref - 5m, ref]
+         * (a bucket's last value: [ref - resolution, ref]). */
+        if (sm->ts_ms < ref - point_lookback(ev, r, k - 1) || is_stale(sm->value))
+            continue;
+        s->val[st] = sm->value;
+        s->has[st] = 1;
+    }
+    return rc;
+}
+
 static int eval_vector_sel(evaluator_t *ev, const node_t *n, qvalue_t *out)
 {
-    raw_series_t *raw = NULL;
-    size_t nr = 0;
     int64_t last = ev_time(ev, ev->n_steps - 1);
-    int rc = eval_fetch(ev, n, FETCH_INSTANT, ev->start - n->offset_ms - ev->lookback_ms,
-                        last - n->offset_ms, &raw, &nr);
-    if (rc != 0)
-        return rc;
+    vsel_ctx_t c = {.ev = ev, .sel = n, .out = out};
     out->type = VT_VECTOR;
-    for (size_t i = 0; i < nr && rc == 0; i++) {
-        qseries_t *s = qvalue_add_series(ev, out, lset_dup(&raw[i].lbl), &rc);
-        size_t k = 0; /* first sample newer than the reference time */
-        for (size_t st = 0; s && st < ev->n_steps; st++) {
-            int64_t ref = ev_time(ev, st) - n->offset_ms;
-            while (k < raw[i].n && raw[i].samples[k].ts_ms <= ref)
-                k++;
-            if (k == 0)
-                continue;
-            const omega_sample_t *sm = &raw[i].samples[k - 1];
-            /* 2.42 keeps a sample exactly lookback old: the window is [ref - 5m, ref]
-             * (a bucket's last value: [ref - resolution, ref]). */
-            if (sm->ts_ms < ref - point_lookback(ev, &raw[i], k - 1) || is_stale(sm->value))
-                continue;
-            s->val[st] = sm->value;
-            s->has[st] = 1;
-        }
-    }
-    raw_series_free(raw, nr);
-    return rc;
+    return eval_fetch_each(ev, n, FETCH_INSTANT, ev->start - n->offset_ms - ev->lookback_ms,
+                           last - n->offset_ms, vsel_series, &c);
 }
 
 static int cmp_series(const void *a, const void *b)

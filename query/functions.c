@@ -6,6 +6,7 @@
 #include "query_int.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,28 +247,12 @@ static int range_step(const node_t *call, const omega_sample_t *w, const point_a
     }
 }
 
-/* Drop staleness markers (raw samples only: a bucket's aggregates stay), keeping the
- * aggregates parallel. Returns the samples left. */
-static size_t drop_stale(omega_sample_t *s, point_agg_t *a, size_t n)
+/* Whether point i is a staleness marker (raw samples only: a bucket's aggregates stay). */
+static int stale_at(const omega_sample_t *s, const point_agg_t *a, size_t i)
 {
-    size_t i = 0;
-    for (; i < n; i++) { /* most series hold none: find the first before moving anything */
-        uint64_t bits;
-        memcpy(&bits, &s[i].value, sizeof(bits));
-        if (bits == 0x7ff0000000000002ULL && (!a || a[i].res_ms == 0))
-            break;
-    }
-    size_t o = i;
-    for (; i < n; i++) {
-        uint64_t bits;
-        memcpy(&bits, &s[i].value, sizeof(bits));
-        if (bits == 0x7ff0000000000002ULL && (!a || a[i].res_ms == 0))
-            continue;
-        if (a)
-            a[o] = a[i];
-        s[o++] = s[i];
-    }
-    return o;
+    uint64_t bits;
+    memcpy(&bits, &s[i].value, sizeof(bits));
+    return bits == 0x7ff0000000000002ULL && (!a || a[i].res_ms == 0);
 }
 
 /* Which rollup data a range function can use (tiers.c picks the tier). */
@@ -290,6 +275,90 @@ static fetch_use_t range_use(func_id_t f)
     }
 }
 
+/* One range-function evaluation over series handed out concurrently
+ * (eval_fetch_concurrent): each visit computes its series alone and only appending it to
+ * out takes the lock. */
+typedef struct range_ctx {
+    evaluator_t *ev;       /* the evaluation */
+    const node_t *call;    /* the function call */
+    const node_t *m;       /* its matrix selector */
+    const qvalue_t *param; /* scalar parameter per step, or none */
+    qvalue_t *out;         /* series appended here, under lock */
+    pthread_mutex_t lock;  /* guards out */
+} range_ctx_t;
+
+/* A series without its staleness markers: r itself when it holds none (most), else a
+ * copy (*copy set: free its samples and agg). */
+static raw_series_t without_stale(const raw_series_t *r, int *copy)
+{
+    size_t i = 0;
+    while (i < r->n && !stale_at(r->samples, r->agg, i))
+        i++;
+    *copy = i < r->n;
+    if (!*copy)
+        return *r;
+    raw_series_t d = {.lbl = r->lbl,
+                      .samples = omega_malloc(r->n * sizeof(omega_sample_t)),
+                      .agg = r->agg ? omega_malloc(r->n * sizeof(point_agg_t)) : NULL};
+    for (size_t k = 0; k < r->n; k++) {
+        if (k >= i && stale_at(r->samples, r->agg, k))
+            continue;
+        if (r->agg)
+            d.agg[d.n] = r->agg[k];
+        d.samples[d.n++] = r->samples[k];
+    }
+    return d;
+}
+
+/* The function's value at every step over one series' windows into val and has. */
+static void range_values(const range_ctx_t *c, const raw_series_t *r, double *val, uint8_t *has)
+{
+    const evaluator_t *ev = c->ev;
+    const node_t *m = c->m;
+    /* A series without a counter reset (most) skips the per-window reset scan. */
+    int resets = 0;
+    for (size_t k = 1; !resets && k < r->n; k++)
+        resets = r->samples[k].value < r->samples[k - 1].value;
+    size_t lo = 0, hi = 0;
+    for (size_t st = 0; st < ev->n_steps; st++) {
+        int64_t t = ev_time(ev, st), ref = t - m->offset_ms;
+        while (hi < r->n && r->samples[hi].ts_ms <= ref)
+            hi++;
+        /* 2.42's window is closed on both ends: [ref - range, ref]. */
+        while (lo < hi && r->samples[lo].ts_ms < ref - m->range_ms)
+            lo++;
+        double p = c->param->scalar ? c->param->scalar[st] : 0;
+        const point_agg_t *a = r->agg ? r->agg + lo : NULL;
+        has[st] = (uint8_t)range_step(c->call, r->samples + lo, a, hi - lo, t, ref, p, resets,
+                                      &val[st]);
+    }
+}
+
+static int range_series(void *ctx, raw_series_t *in)
+{
+    range_ctx_t *c = ctx;
+    evaluator_t *ev = c->ev;
+    int rc = eval_charge(ev, ev->n_steps);
+    if (rc != 0)
+        return rc;
+    int copy;
+    raw_series_t r = without_stale(in, &copy);
+    double *val = omega_calloc(ev->n_steps, sizeof(double));
+    uint8_t *has = omega_calloc(ev->n_steps, 1);
+    range_values(c, &r, val, has);
+    if (copy) {
+        free(r.samples);
+        free(r.agg);
+    }
+    if (c->call->func->id != F_LAST_OT)
+        lset_drop(&in->lbl, "__name__");
+    pthread_mutex_lock(&c->lock);
+    qvalue_append(ev, c->out, in->lbl, val, has);
+    pthread_mutex_unlock(&c->lock);
+    in->lbl = (lset_t){0};
+    return 0;
+}
+
 static int eval_range_func(evaluator_t *ev, const node_t *n, qvalue_t *out)
 {
     int qot = n->func->id == F_QUANTILE_OT;
@@ -298,38 +367,15 @@ static int eval_range_func(evaluator_t *ev, const node_t *n, qvalue_t *out)
     int rc = 0;
     if (n->n_args == 2 && (rc = eval_node(ev, n->args[qot ? 0 : 1], &param)) != 0)
         return rc;
-    raw_series_t *raw = NULL;
-    size_t nr = 0;
     int64_t last = ev_time(ev, ev->n_steps - 1);
-    rc = eval_fetch(ev, m, range_use(n->func->id), ev->start - m->offset_ms - m->range_ms,
-                    last - m->offset_ms, &raw, &nr);
+    range_ctx_t c = {.ev = ev, .call = n, .m = m, .param = &param, .out = out};
+    pthread_mutex_init(&c.lock, NULL);
     out->type = VT_VECTOR;
-    for (size_t i = 0; i < nr && rc == 0; i++) {
-        raw[i].n = drop_stale(raw[i].samples, raw[i].agg, raw[i].n);
-        lset_t lbl = lset_dup(&raw[i].lbl);
-        if (n->func->id != F_LAST_OT)
-            lset_drop(&lbl, "__name__");
-        qseries_t *s = qvalue_add_series(ev, out, lbl, &rc);
-        /* A series without a counter reset (most) skips the per-window reset scan. */
-        int resets = 0;
-        for (size_t k = 1; !resets && k < raw[i].n; k++)
-            resets = raw[i].samples[k].value < raw[i].samples[k - 1].value;
-        size_t lo = 0, hi = 0;
-        for (size_t st = 0; s && st < ev->n_steps; st++) {
-            int64_t t = ev_time(ev, st), ref = t - m->offset_ms;
-            while (hi < raw[i].n && raw[i].samples[hi].ts_ms <= ref)
-                hi++;
-            /* 2.42's window is closed on both ends: [ref - range, ref]. */
-            while (lo < hi && raw[i].samples[lo].ts_ms < ref - m->range_ms)
-                lo++;
-            double p = param.scalar ? param.scalar[st] : 0;
-            const point_agg_t *a = raw[i].agg ? raw[i].agg + lo : NULL;
-            s->has[st] =
-                (uint8_t)range_step(n, raw[i].samples + lo, a, hi - lo, t, ref, p, resets,
-                                    &s->val[st]);
-        }
-    }
-    raw_series_free(raw, nr);
+    /* Series come in any order: eval_dedupe sorts them by labels. */
+    rc = eval_fetch_concurrent(ev, m, range_use(n->func->id),
+                               ev->start - m->offset_ms - m->range_ms, last - m->offset_ms,
+                               range_series, &c);
+    pthread_mutex_destroy(&c.lock);
     qvalue_free(&param);
     return rc ? rc : eval_dedupe(ev, out, 1);
 }

@@ -5,6 +5,7 @@
 #ifndef OMEGA_QUERY_INT_H
 #define OMEGA_QUERY_INT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -210,11 +211,12 @@ typedef struct point_agg {
 } point_agg_t;
 
 /* Samples of one stored series. On a tier read, samples[i] is a bucket's last sample
- * (time and value) and agg[i] its aggregates; on a raw read agg is NULL. */
+ * (time and value) and agg[i] its aggregates; on a raw read agg is NULL. Owned by
+ * eval_fetch_raw's caller; only lent to an eval_fetch_each visitor. */
 typedef struct raw_series {
     lset_t lbl;              /* labels with __name__ */
-    omega_sample_t *samples; /* ascending, owned */
-    point_agg_t *agg;        /* NULL, or n entries parallel to samples (owned) */
+    omega_sample_t *samples; /* ascending */
+    point_agg_t *agg;        /* NULL, or n entries parallel to samples */
     size_t n;                /* samples */
 } raw_series_t;
 
@@ -233,7 +235,8 @@ typedef struct evaluator {
     size_t n_steps;       /* evaluation steps */
     int64_t lookback_ms;  /* instant selector lookback */
     uint64_t max_samples; /* samples + points budget */
-    uint64_t used;        /* spent so far */
+    _Atomic uint64_t used; /* spent so far (concurrent visitors charge it too) */
+    _Atomic int failed;    /* a charge failed: ev->err holds the first reason */
     int64_t deadline_ns;  /* omega_mono_ns() deadline */
     omega_error_t *err;   /* where errors go */
 } evaluator_t;
@@ -245,16 +248,31 @@ static inline int64_t ev_time(const evaluator_t *ev, size_t i)
 
 int eval_node(evaluator_t *ev, const node_t *n, qvalue_t *out);
 void qvalue_free(qvalue_t *v);
-/* Fetch every series of a selector with samples in [mint, maxt] (the one place the engine
- * reads storage): raw samples, or for a range query whose step (and range) fit a rollup
- * tier, raw samples merged with that tier's buckets (tiers.c). */
-int eval_fetch(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint, int64_t maxt,
-               raw_series_t **out, size_t *n);
+/* Every series of a selector with its raw samples in [mint, maxt], copied (a bare range
+ * selector's answer keeps them). */
+int eval_fetch_raw(evaluator_t *ev, const node_t *sel, int64_t mint, int64_t maxt,
+                   raw_series_t **out, size_t *n);
+/* A visitor of eval_fetch_each: r->samples (and r->agg) are read-only and valid only
+ * during the call; r->lbl may be taken (leave r->lbl empty then). Non-zero stops the
+ * fetch and is returned (with ev->err set by the visitor). */
+typedef int (*fetch_each_fn)(void *ctx, raw_series_t *r);
+/* Fetch every series of a selector with samples in [mint, maxt], one at a time in id order
+ * (with eval_fetch_raw, the only places the engine reads storage): raw samples, handed to
+ * fn without copying them, so a query over many series holds one series' samples at a
+ * time; or for a range query whose step (and range) fit a rollup tier, raw samples merged
+ * with that tier's buckets (tiers.c). */
+int eval_fetch_each(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint,
+                    int64_t maxt, fetch_each_fn fn, void *ctx);
+/* Like eval_fetch_each, but fn may be called on several threads at once, in any order
+ * (fn must be thread-safe). */
+int eval_fetch_concurrent(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint,
+                          int64_t maxt, fetch_each_fn fn, void *ctx);
 /* The coarsest tier usable for sel read as use (0 = raw only). */
 int tier_choose(const evaluator_t *ev, const node_t *sel, fetch_use_t use);
-/* Raw samples merged with the buckets of every tier up to tier (tiers.c). */
-int tier_fetch(evaluator_t *ev, const node_t *sel, fetch_use_t use, int tier, int64_t mint,
-               int64_t maxt, raw_series_t **out, size_t *n);
+/* Raw samples merged with the buckets of every tier up to tier, one series at a time: in id
+ * order as eval_fetch_each, or concurrently as eval_fetch_concurrent (tiers.c). */
+int tier_fetch_each(evaluator_t *ev, const node_t *sel, fetch_use_t use, int tier, int64_t mint,
+                    int64_t maxt, fetch_each_fn fn, void *ctx, int concurrent);
 /* The lookback an instant selector applies to point i of r. */
 static inline int64_t point_lookback(const evaluator_t *ev, const raw_series_t *r, size_t i)
 {
@@ -263,10 +281,13 @@ static inline int64_t point_lookback(const evaluator_t *ev, const raw_series_t *
     return ev->lookback_ms;
 }
 void raw_series_free(raw_series_t *r, size_t n);
-/* Charge n samples/points against the budget and check the deadline. */
+/* Charge n samples/points against the budget and check the deadline. Thread-safe (the
+ * first failure's reason goes to ev->err). */
 int eval_charge(evaluator_t *ev, uint64_t n);
 /* Allocate a series (labels taken) with empty presence. */
 qseries_t *qvalue_add_series(evaluator_t *ev, qvalue_t *v, lset_t lbl, int *rc);
+/* Append a series with its n_steps values and presence (all three taken), uncharged. */
+void qvalue_append(evaluator_t *ev, qvalue_t *v, lset_t lbl, double *val, uint8_t *has);
 /* Merge series with equal labels; a step present in two of them is an execution error.
  * strict: any duplicate label set is an error. */
 int eval_dedupe(evaluator_t *ev, qvalue_t *v, int strict);

@@ -27,6 +27,7 @@ typedef struct tseries {
     tpoint_t *p;         /* points ascending (buckets, or raw samples once merged) */
     omega_sample_t *raw; /* raw samples ascending while p is NULL (rank 0) */
     size_t n;            /* entries in p or raw */
+    int borrowed;        /* raw is storage's (read-only, not freed) */
 } tseries_t;
 
 typedef struct tcollect {
@@ -89,18 +90,8 @@ static tseries_t *collect_add(tcollect_t *c, const omega_series_t *s, size_t n, 
     t->p = NULL;
     t->raw = NULL;
     t->n = n;
+    t->borrowed = 0;
     return t;
-}
-
-static int on_raw(void *ctx, const omega_series_t *s, const omega_sample_t *samples, size_t n)
-{
-    int rc;
-    tseries_t *t = collect_add(ctx, s, n, &rc);
-    if (t) {
-        t->raw = omega_malloc((n ? n : 1) * sizeof(*samples));
-        memcpy(t->raw, samples, n * sizeof(*samples));
-    }
-    return rc;
 }
 
 /* Turn raw samples into points (each its own one-sample span) for a general merge. */
@@ -113,7 +104,8 @@ static void raw_to_points(tseries_t *t)
         double v = t->raw[i].value;
         t->p[i] = (tpoint_t){t->raw[i].ts_ms, t->raw[i].ts_ms + 1, t->raw[i], {v, v, v, 1, 0}};
     }
-    free(t->raw);
+    if (!t->borrowed)
+        free(t->raw);
     t->raw = NULL;
 }
 
@@ -156,7 +148,8 @@ static void tseries_free(tseries_t *t)
 {
     lset_free(&t->lbl);
     free(t->p);
-    free(t->raw);
+    if (!t->borrowed)
+        free(t->raw);
     t->p = NULL;
     t->raw = NULL;
 }
@@ -199,51 +192,113 @@ static int cmp_tseries(const void *a, const void *b)
     return x->rank - y->rank;
 }
 
-/* Merge every source of each series (sorted by id, then finest first) into out. Raw
+/* Merge the coarser sources of one series (ascending rank, freed here) into cur. Raw
  * samples stay as they are while they serve every bucket of the coarser sources (the
  * common case within raw retention: the answer is then a plain raw series, evaluated
  * without aggregates); the first bucket they cannot serve turns them into points. */
-static void merge_sources(tcollect_t *c, raw_series_t **out, size_t *n)
+static void merge_series(tseries_t *cur, tseries_t *coarser, size_t n)
 {
-    if (c->n > 1)
-        qsort(c->v, c->n, sizeof(tseries_t), cmp_tseries);
-    raw_series_t *r = omega_malloc((c->n ? c->n : 1) * sizeof(raw_series_t));
-    size_t nr = 0;
-    for (size_t i = 0; i < c->n;) {
-        tseries_t *cur = &c->v[i++];
-        for (; i < c->n && c->v[i].id == cur->id; i++) {
-            if (!(cur->raw && raw_covers(cur, &c->v[i]))) {
-                raw_to_points(cur);
-                merge_into(cur, &c->v[i]);
-            }
-            tseries_free(&c->v[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (!(cur->raw && raw_covers(cur, &coarser[i]))) {
+            raw_to_points(cur);
+            merge_into(cur, &coarser[i]);
         }
-        if (cur->n == 0) {
-            tseries_free(cur);
-            continue;
-        }
-        raw_series_t *d = &r[nr++];
-        d->lbl = cur->lbl;
-        d->n = cur->n;
-        if (cur->raw) {
-            d->samples = cur->raw;
-            d->agg = NULL;
-            continue;
-        }
-        d->samples = omega_malloc(cur->n * sizeof(omega_sample_t));
-        d->agg = omega_malloc(cur->n * sizeof(point_agg_t));
-        for (size_t k = 0; k < cur->n; k++) {
-            d->samples[k] = cur->p[k].s;
-            d->agg[k] = cur->p[k].a;
-        }
-        free(cur->p);
+        tseries_free(&coarser[i]);
     }
-    *out = r;
-    *n = nr;
 }
 
-int tier_fetch(evaluator_t *ev, const node_t *sel, fetch_use_t use, int tier, int64_t mint,
-               int64_t maxt, raw_series_t **out, size_t *n)
+/* Hand one merged series to the visitor (its labels may be taken), then free it. */
+static int emit_series(tseries_t *cur, fetch_each_fn fn, void *ctx)
+{
+    int rc = 0;
+    raw_series_t d = {.lbl = cur->lbl, .n = cur->n};
+    if (cur->n == 0) {
+        /* nothing in range */
+    } else if (cur->raw) {
+        d.samples = cur->raw;
+        rc = fn(ctx, &d);
+    } else {
+        d.samples = omega_malloc(cur->n * sizeof(omega_sample_t));
+        d.agg = omega_malloc(cur->n * sizeof(point_agg_t));
+        for (size_t k = 0; k < cur->n; k++) {
+            d.samples[k] = cur->p[k].s;
+            d.agg[k] = cur->p[k].a;
+        }
+        rc = fn(ctx, &d);
+        free(d.samples);
+        free(d.agg);
+    }
+    cur->lbl = d.lbl;
+    tseries_free(cur);
+    return rc;
+}
+
+/* A tier read in progress: the buckets of every tier (read first, sorted by id then
+ * rank, then only read), then raw samples streamed and merged with them one series at a
+ * time; the tier series no raw series claimed are merged and handed out serially. */
+typedef struct tstream {
+    tcollect_t c;     /* the tiers' series */
+    uint8_t *claimed; /* per entry of c.v: its id's raw series took it (one writer each) */
+    size_t next;      /* serial mode: first entry not yet handed out or skipped */
+    int concurrent;   /* raw series may arrive on several threads, in any order */
+    fetch_each_fn fn; /* visitor */
+    void *ctx;        /* its context */
+} tstream_t;
+
+/* The first entry of c.v with id at least id. */
+static size_t tier_lower(const tstream_t *t, uint64_t id)
+{
+    size_t lo = 0, hi = t->c.n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->c.v[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Hand out every unclaimed tier-only series with an id below id (all: UINT64_MAX), in id
+ * order. Serial. */
+static int emit_tiers_before(tstream_t *t, uint64_t id)
+{
+    int rc = 0;
+    while (rc == 0 && t->next < t->c.n && t->c.v[t->next].id < id) {
+        size_t i = t->next, j = i + 1;
+        while (j < t->c.n && t->c.v[j].id == t->c.v[i].id)
+            j++;
+        t->next = j;
+        if (t->claimed[i])
+            continue;
+        t->claimed[i] = 1;
+        merge_series(&t->c.v[i], &t->c.v[i + 1], j - i - 1);
+        rc = emit_series(&t->c.v[i], t->fn, t->ctx);
+    }
+    return rc;
+}
+
+static int on_raw(void *ctx, const omega_series_t *s, const omega_sample_t *samples, size_t n)
+{
+    tstream_t *t = ctx;
+    int rc = eval_charge(t->c.ev, n + 1);
+    if (rc == 0 && !t->concurrent)
+        rc = emit_tiers_before(t, s->id);
+    if (rc != 0)
+        return rc;
+    tseries_t cur = {.id = s->id, .lbl = lset_from_series(s), .n = n,
+                     .raw = (omega_sample_t *)samples, .borrowed = 1};
+    size_t i = tier_lower(t, s->id), j = i;
+    while (j < t->c.n && t->c.v[j].id == s->id)
+        j++;
+    if (j > i)
+        t->claimed[i] = 1;
+    merge_series(&cur, t->c.v + i, j - i);
+    return emit_series(&cur, t->fn, t->ctx);
+}
+
+int tier_fetch_each(evaluator_t *ev, const node_t *sel, fetch_use_t use, int tier, int64_t mint,
+                    int64_t maxt, fetch_each_fn fn, void *ctx, int concurrent)
 {
     /* An instant selector looks back one resolution over buckets. Widen to whole buckets
      * of the coarsest tier so that sources compare like for like. */
@@ -251,29 +306,36 @@ int tier_fetch(evaluator_t *ev, const node_t *sel, fetch_use_t use, int tier, in
         mint -= tier_res(tier);
     int64_t lo = omega_tsdb_bucket_start((omega_tsdb_tier_t)tier, mint);
     int64_t hi = bucket_end(tier, omega_tsdb_bucket_start((omega_tsdb_tier_t)tier, maxt)) - 1;
-    tcollect_t c = {.ev = ev};
+    tstream_t t = {.c = {.ev = ev}, .concurrent = concurrent, .fn = fn, .ctx = ctx};
     omega_error_t serr;
     omega_error_clear(&serr);
-    int rc = omega_tsdb_select(ev->db, sel->matchers, sel->n_matchers, lo, hi, on_raw, &c, &serr);
     static const int chain_w[] = {OMEGA_TSDB_TIER_H1, OMEGA_TSDB_TIER_D1, OMEGA_TSDB_TIER_W1};
     static const int chain_mo[] = {OMEGA_TSDB_TIER_H1, OMEGA_TSDB_TIER_D1, OMEGA_TSDB_TIER_MO1};
     const int *chain = tier == OMEGA_TSDB_TIER_MO1 ? chain_mo : chain_w;
+    int rc = 0;
     for (int k = 0; rc == 0 && k < 3 && chain[k] <= tier; k++) {
-        c.rank = k + 1;
-        c.tier = chain[k];
+        t.c.rank = k + 1;
+        t.c.tier = chain[k];
         rc = omega_tsdb_select_tier(ev->db, (omega_tsdb_tier_t)chain[k], sel->matchers,
-                                    sel->n_matchers, lo, hi, on_buckets, &c, &serr);
+                                    sel->n_matchers, lo, hi, on_buckets, &t.c, &serr);
     }
-    if (rc != 0) {
-        /* Budget and deadline errors are already in ev->err; storage errors are copied. */
-        if (rc != OMEGA_E2BIG && rc != OMEGA_ETIMEDOUT && ev->err)
-            *ev->err = serr;
-        for (size_t i = 0; i < c.n; i++)
-            tseries_free(&c.v[i]);
-        free(c.v);
-        return rc;
-    }
-    merge_sources(&c, out, n);
-    free(c.v);
-    return 0;
+    if (rc == 0 && t.c.n > 1)
+        qsort(t.c.v, t.c.n, sizeof(tseries_t), cmp_tseries);
+    t.claimed = omega_calloc(t.c.n + 1, 1);
+    if (rc == 0)
+        rc = (concurrent ? omega_tsdb_select_concurrent : omega_tsdb_select)(
+            ev->db, sel->matchers, sel->n_matchers, lo, hi, on_raw, &t, &serr);
+    if (rc == 0)
+        rc = emit_tiers_before(&t, UINT64_MAX);
+    /* Budget, deadline and visitor errors are already in ev->err; storage errors are copied. */
+    if (rc != 0 && rc != OMEGA_E2BIG && rc != OMEGA_ETIMEDOUT && serr.code != 0 && ev->err)
+        *ev->err = serr;
+    /* what is left: groups never claimed nor handed out (on a stop), with their tails */
+    for (size_t i = 0; i < t.c.n; i++)
+        if (!t.claimed[i] && (i == 0 || t.c.v[i - 1].id != t.c.v[i].id))
+            for (size_t k = i; k < t.c.n && t.c.v[k].id == t.c.v[i].id; k++)
+                tseries_free(&t.c.v[k]);
+    free(t.claimed);
+    free(t.c.v);
+    return rc;
 }

@@ -27,8 +27,12 @@ typedef struct storage_chunk_info {
 } storage_chunk_info_t;
 
 /* CRC32C (Castagnoli, reflected 0x82F63B78) of len bytes, continuing from crc (start
- * with 0). Thread-safe. */
+ * with 0); the SSE4.2 instruction where the CPU has it. Thread-safe. */
 uint32_t storage_crc32c(uint32_t crc, const void *data, size_t len);
+
+/* The same CRC from tables (slicing by 8), what storage_crc32c uses where the CPU has no
+ * crc32 instruction; exposed for the tests that compare both. Thread-safe. */
+uint32_t storage_crc32c_tables(uint32_t crc, const void *data, size_t len);
 
 /* Encode n samples (1 <= n <= STORAGE_CHUNK_MAX_SAMPLES, timestamps strictly increasing)
  * into a chunk stored under base_ts (the time in its key, at or before the first sample;

@@ -386,6 +386,7 @@ typedef struct query {
     void *ctx;                /* its context */
     storage_reader_t rd;      /* sample reader of the calling thread */
     int active;               /* series_active: only series with samples in range */
+    int concurrent;           /* cb may run on several threads at once, in any order */
     omega_tsdb_tier_t tier;   /* rollup tier, 0 = raw samples */
     omega_tsdb_bucket_cb bcb; /* caller's callback for tiers */
     storage_bbuf_t buckets;   /* reused bucket buffer */
@@ -587,10 +588,77 @@ static int run_parallel(query_t *q, const idvec_t *ids, unsigned threads, omega_
     return rc;
 }
 
-/* Every candidate of a select with samples, in id order. */
+/* ---- concurrent callbacks ----
+ * omega_tsdb_select_concurrent: every thread loads a series and hands it to the callback
+ * itself, so each series is read, decoded and consumed on one core, and only one series'
+ * samples per thread are held at a time. */
+typedef struct conc {
+    query_t *q;          /* the select */
+    const idvec_t *ids;  /* candidates */
+    _Atomic size_t next; /* next index to take */
+    _Atomic int stop;    /* set by the first failure */
+    pthread_mutex_t lock; /* guards rc and err */
+    int rc;              /* first failure */
+    omega_error_t err;   /* its message */
+} conc_t;
+
+static void conc_work(conc_t *c, storage_reader_t *rd)
+{
+    loaded_t l = {0};
+    omega_error_t e;
+    size_t i;
+    while (!atomic_load(&c->stop) && (i = atomic_fetch_add(&c->next, 1)) < c->ids->n) {
+        load_series(c->q, rd, c->ids->v[i], &l);
+        omega_error_clear(&e);
+        int rc = emit_series(c->q, &l, &e);
+        if (rc != 0) {
+            pthread_mutex_lock(&c->lock);
+            if (c->rc == 0) {
+                c->rc = rc;
+                c->err = e;
+            }
+            pthread_mutex_unlock(&c->lock);
+            atomic_store(&c->stop, 1);
+        }
+    }
+    loaded_clear(&l);
+    free(l.samples.v);
+}
+
+static void *conc_helper(void *arg)
+{
+    conc_t *c = arg;
+    storage_reader_t rd;
+    storage_reader_init(&rd, c->q->db);
+    conc_work(c, &rd);
+    storage_reader_deinit(&rd);
+    return NULL;
+}
+
+static int run_concurrent(query_t *q, const idvec_t *ids, unsigned threads, omega_error_t *err)
+{
+    conc_t c = {.q = q, .ids = ids};
+    pthread_t th[PAR_THREADS];
+    unsigned started = 0;
+    pthread_mutex_init(&c.lock, NULL);
+    for (unsigned t = 1; t < threads; t++)
+        if (pthread_create(&th[started], NULL, conc_helper, &c) == 0)
+            started++;
+    conc_work(&c, &q->rd);
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&c.lock);
+    if (c.rc != 0 && err && c.err.code != 0)
+        *err = c.err;
+    return c.rc;
+}
+
+/* Every candidate of a select with samples, in id order (or concurrently). */
 static int run_samples(query_t *q, const idvec_t *ids, omega_error_t *err)
 {
     unsigned threads = par_threads(ids->n);
+    if (threads > 1 && q->concurrent)
+        return run_concurrent(q, ids, threads, err);
     if (threads > 1)
         return run_parallel(q, ids, threads, err);
     loaded_t one = {0};
@@ -639,6 +707,25 @@ int omega_tsdb_select(omega_tsdb_t *db, const omega_matcher_t *matchers, size_t 
 {
     query_t q = {
         .db = db, .with_samples = 1, .start = start_ms, .end = end_ms, .cb = cb, .ctx = ctx};
+    if (db && db->opts.raw_retention_ms > 0) {
+        int64_t oldest = storage_time_sub(omega_now_ms(), db->opts.raw_retention_ms);
+        if (q.start < oldest)
+            q.start = oldest;
+    }
+    return run_query(&q, matchers, n_matchers, err);
+}
+
+int omega_tsdb_select_concurrent(omega_tsdb_t *db, const omega_matcher_t *matchers,
+                                 size_t n_matchers, int64_t start_ms, int64_t end_ms,
+                                 omega_tsdb_series_cb cb, void *ctx, omega_error_t *err)
+{
+    query_t q = {.db = db,
+                 .with_samples = 1,
+                 .concurrent = 1,
+                 .start = start_ms,
+                 .end = end_ms,
+                 .cb = cb,
+                 .ctx = ctx};
     if (db && db->opts.raw_retention_ms > 0) {
         int64_t oldest = storage_time_sub(omega_now_ms(), db->opts.raw_retention_ms);
         if (q.start < oldest)

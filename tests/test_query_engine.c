@@ -95,6 +95,29 @@ static void load_histograms(void)
     put("lat_bucket", "le", "2", "svc", "noinf", 0, 6);
 }
 
+/* 48 counter series fleet_total{k="00".."47"} every 15 s over 600 s, enough for storage to
+ * hand them to several threads at once: every fifth resets at 300 s, every seventh has a
+ * staleness marker at 450 s; fleet2_total repeats k 00-03. */
+#define FLEET 48
+static void load_fleet(void)
+{
+    uint64_t bits = 0x7ff0000000000002ULL;
+    double stale;
+    memcpy(&stale, &bits, sizeof(stale));
+    for (int k = 0; k < FLEET; k++) {
+        char kv[8];
+        snprintf(kv, sizeof(kv), "%02d", k);
+        for (int i = 0; i <= 40; i++) {
+            double v = (k + 1) * i * 3.5 + (i % 3);
+            if (k % 5 == 0 && i >= 20)
+                v = (i - 20) * 2.0;
+            put("fleet_total", "k", kv, NULL, NULL, i * 15, k % 7 == 0 && i == 30 ? stale : v);
+        }
+        if (k < 4)
+            put("fleet2_total", "k", kv, NULL, NULL, 0, 1);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -110,6 +133,7 @@ static int setup(void **state)
     load_counters();
     load_gauges();
     load_histograms();
+    load_fleet();
     return 0;
 }
 
@@ -524,6 +548,58 @@ static void test_limits(void **state)
     assert_null(r);
 }
 
+/* Range functions over many series run their per-series work on several threads: the
+ * answer must equal the same function applied to each series alone (one thread), the
+ * budget and duplicate-label errors must still come out whole. */
+static void test_many_series_concurrent(void **state)
+{
+    (void)state;
+    static const char *fns[] = {"rate", "increase", "avg_over_time", "max_over_time", "irate"};
+    omega_error_t err;
+    for (size_t f = 0; f < sizeof(fns) / sizeof(fns[0]); f++) {
+        char q[96];
+        snprintf(q, sizeof(q), "%s(fleet_total[1m])", fns[f]);
+        omega_query_result_t *all = NULL;
+        assert_int_equal(omega_query_exec(g_db, q, AT(0), AT(600), 30000, NULL, &all, &err), 0);
+        assert_int_equal(all->n_series, FLEET);
+        for (size_t i = 0; i < all->n_series; i++) {
+            const omega_query_series_t *s = &all->series[i];
+            assert_int_equal(s->n_labels, 1);
+            snprintf(q, sizeof(q), "%s(fleet_total{k=\"%s\"}[1m])", fns[f], s->labels[0].value);
+            omega_query_result_t *one = NULL;
+            assert_int_equal(omega_query_exec(g_db, q, AT(0), AT(600), 30000, NULL, &one, &err),
+                             0);
+            assert_int_equal(one->n_series, 1);
+            assert_int_equal(one->series[0].n_points, s->n_points);
+            for (size_t k = 0; k < s->n_points; k++) {
+                assert_int_equal(one->series[0].points[k].ts_ms, s->points[k].ts_ms);
+                assert_memory_equal(&one->series[0].points[k].value, &s->points[k].value,
+                                    sizeof(double));
+            }
+            omega_query_result_destroy(one);
+        }
+        /* sorted by labels */
+        for (size_t i = 1; i < all->n_series; i++)
+            assert_true(strcmp(all->series[i - 1].labels[0].value,
+                               all->series[i].labels[0].value) < 0);
+        omega_query_result_destroy(all);
+    }
+    omega_query_opts_t o;
+    omega_query_opts_init(&o);
+    o.max_samples = 400;
+    omega_query_result_t *r = NULL;
+    assert_int_equal(
+        omega_query_exec(g_db, "rate(fleet_total[1m])", AT(0), AT(600), 15000, &o, &r, &err),
+        OMEGA_E2BIG);
+    assert_non_null(strstr(err.message, "too many samples"));
+    assert_null(r);
+    assert_int_equal(omega_query_exec(g_db, "rate({__name__=~\"fleet_total|fleet2_total\"}[1m])",
+                                      AT(0), AT(60), 15000, NULL, &r, &err),
+                     OMEGA_EEXIST);
+    assert_non_null(strstr(err.message, "same labelset"));
+    assert_null(r);
+}
+
 static void test_listings(void **state)
 {
     (void)state;
@@ -582,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_result_types),
         cmocka_unit_test(test_evaluation_errors),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_many_series_concurrent),
         cmocka_unit_test(test_listings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -937,12 +937,12 @@ static int many_cb(void *ctx, const omega_series_t *series, const omega_sample_t
     return m->stop_at && m->calls == m->stop_at ? 7 : 0;
 }
 
-static void test_select_many_series_in_parallel(void **state)
+enum { SERIES = 300 };
+
+/* SERIES series "many"{k="<k>"}, 20 samples each (k * 1000 + j): 12 sealed, 8 in heads. */
+static void write_many(fixture_t *f, int64_t t0)
 {
-    fixture_t *f = *state;
     omega_error_t err;
-    enum { SERIES = 300 };
-    int64_t t0 = omega_now_ms() - 600000;
     static char vals[SERIES][8];
     static omega_label_t labels[SERIES];
     omega_point_t p[SERIES];
@@ -957,6 +957,14 @@ static void test_select_many_series_in_parallel(void **state)
         if (j == 11) /* the first 12 samples in chunks, the rest in heads */
             assert_int_equal(omega_tsdb_flush(f->db, &err), 0);
     }
+}
+
+static void test_select_many_series_in_parallel(void **state)
+{
+    fixture_t *f = *state;
+    omega_error_t err;
+    int64_t t0 = omega_now_ms() - 600000;
+    write_many(f, t0);
     omega_matcher_t m = {"__name__", "many", OMEGA_MATCH_EQ};
     many_t all = {0};
     assert_int_equal(omega_tsdb_select(f->db, &m, 1, t0, t0 + 60000, many_cb, &all, &err), 0);
@@ -971,6 +979,64 @@ static void test_select_many_series_in_parallel(void **state)
     assert_int_equal(omega_tsdb_select(f->db, re, 2, t0, t0 + 60000, many_cb, &some, &err), 0);
     assert_int_equal(some.calls, 111);
     assert_int_equal(some.bad, 0);
+}
+
+/* omega_tsdb_select_concurrent: the callback may run on several threads, in any order;
+ * every series still comes exactly once and complete, and a stop ends the read. */
+typedef struct conc_seen {
+    pthread_mutex_t lock; /* guards the rest */
+    int times[SERIES];    /* callbacks per k */
+    size_t calls, bad;    /* callbacks, series with wrong samples */
+    size_t stop_at;       /* return 7 at this many callbacks, 0 = never */
+} conc_seen_t;
+
+static int conc_cb(void *ctx, const omega_series_t *series, const omega_sample_t *s, size_t n)
+{
+    conc_seen_t *c = ctx;
+    int k = atoi(series->labels[0].value);
+    size_t bad = n != 20 || k < 0 || k >= SERIES;
+    for (size_t j = 0; j < n; j++)
+        if (s[j].value != k * 1000 + (double)j || (j > 0 && s[j].ts_ms <= s[j - 1].ts_ms))
+            bad++;
+    pthread_mutex_lock(&c->lock);
+    if (k >= 0 && k < SERIES)
+        c->times[k]++;
+    c->bad += bad;
+    size_t calls = ++c->calls;
+    pthread_mutex_unlock(&c->lock);
+    return c->stop_at && calls == c->stop_at ? 7 : 0;
+}
+
+static void test_select_concurrent_callbacks(void **state)
+{
+    fixture_t *f = *state;
+    omega_error_t err;
+    int64_t t0 = omega_now_ms() - 600000;
+    write_many(f, t0);
+    omega_matcher_t m = {"__name__", "many", OMEGA_MATCH_EQ};
+    static conc_seen_t all, stop, some;
+    pthread_mutex_init(&all.lock, NULL);
+    assert_int_equal(
+        omega_tsdb_select_concurrent(f->db, &m, 1, t0, t0 + 60000, conc_cb, &all, &err), 0);
+    assert_int_equal(all.calls, SERIES);
+    assert_int_equal(all.bad, 0);
+    for (int k = 0; k < SERIES; k++)
+        assert_int_equal(all.times[k], 1);
+    pthread_mutex_init(&stop.lock, NULL);
+    stop.stop_at = 100;
+    assert_int_equal(
+        omega_tsdb_select_concurrent(f->db, &m, 1, t0, t0 + 60000, conc_cb, &stop, &err), 7);
+    /* the other threads finish the series they hold, then stop */
+    assert_true(stop.calls >= 100 && stop.calls < SERIES);
+    omega_matcher_t re[2] = {{"__name__", "many", OMEGA_MATCH_EQ}, {"k", "1.*", OMEGA_MATCH_RE}};
+    pthread_mutex_init(&some.lock, NULL);
+    assert_int_equal(
+        omega_tsdb_select_concurrent(f->db, re, 2, t0, t0 + 60000, conc_cb, &some, &err), 0);
+    assert_int_equal(some.calls, 111);
+    assert_int_equal(some.bad, 0);
+    pthread_mutex_destroy(&all.lock);
+    pthread_mutex_destroy(&stop.lock);
+    pthread_mutex_destroy(&some.lock);
 }
 
 static int count_cb(void *ctx, const omega_series_t *series, const omega_sample_t *s, size_t n)
@@ -1196,6 +1262,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_series_active, setup, teardown),
         cmocka_unit_test_setup_teardown(test_select_many_series_in_parallel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_select_sees_seal_between_series, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_select_concurrent_callbacks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_series_creation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

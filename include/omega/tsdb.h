@@ -142,6 +142,15 @@ int omega_tsdb_select(omega_tsdb_t *db, const omega_matcher_t *matchers, size_t 
                       int64_t start_ms, int64_t end_ms, omega_tsdb_series_cb cb, void *ctx,
                       omega_error_t *err);
 
+/* Like omega_tsdb_select, but cb may run on several threads at once (the caller's and up to
+ * three helpers), for different series and in no particular order, so cb must be
+ * thread-safe; each series is then read and consumed on one core. The samples are valid
+ * only during the call. A non-zero return stops the read (series already being handed
+ * out still finish) and one such value is returned. */
+int omega_tsdb_select_concurrent(omega_tsdb_t *db, const omega_matcher_t *matchers,
+                                 size_t n_matchers, int64_t start_ms, int64_t end_ms,
+                                 omega_tsdb_series_cb cb, void *ctx, omega_error_t *err);
+
 /* Every series matching all matchers, without samples (callback n == 0). */
 int omega_tsdb_series_match(omega_tsdb_t *db, const omega_matcher_t *matchers, size_t n_matchers,
                             omega_tsdb_series_cb cb, void *ctx, omega_error_t *err);
