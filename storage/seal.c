@@ -64,7 +64,7 @@ int storage_chunks_read_it(omega_tsdb_t *db, rocksdb_iterator_t *it, uint64_t id
                            int64_t end, storage_sbuf_t *out, omega_error_t *err)
 {
     size_t first = out->n;
-    int rc = 0;
+    int rc = 0, ordered = 1;
     for (seek_chunks(it, id, start); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen);
@@ -93,8 +93,16 @@ int storage_chunks_read_it(omega_tsdb_t *db, rocksdb_iterator_t *it, uint64_t id
                                  (unsigned long long)id, (long long)key_ts);
             break;
         }
-        if (out->n > before && out->v[out->n - 1].ts_ms < start)
-            out->n = before; /* the chunk before the range (where the seek landed) */
+        if (out->n > before && before > first && out->v[before].ts_ms <= out->v[before - 1].ts_ms)
+            ordered = 0; /* overlapping chunks (late writes): sort and trim at the end */
+        if (ordered && out->n > before && before == first && out->v[first].ts_ms < start) {
+            /* the chunk where the seek landed starts before the range: keep its tail */
+            size_t in = first;
+            while (in < out->n && out->v[in].ts_ms < start)
+                in++;
+            memmove(out->v + first, out->v + in, (out->n - in) * sizeof(*out->v));
+            out->n -= in - first;
+        }
     }
     char *errptr = NULL;
     rocksdb_iter_get_error(it, &errptr);
@@ -102,10 +110,15 @@ int storage_chunks_read_it(omega_tsdb_t *db, rocksdb_iterator_t *it, uint64_t id
         rc = storage_rocks_error(errptr, err, "chunk read");
     else
         rocksdb_free(errptr);
-    if (rc)
+    if (rc) {
         out->n = first;
-    else
+    } else if (ordered) {
+        /* ascending, starting in range: only the last chunk can reach past the end */
+        while (out->n > first && out->v[out->n - 1].ts_ms > end)
+            out->n--;
+    } else {
         trim_range(out, first, start, end);
+    }
     return rc;
 }
 
