@@ -287,14 +287,26 @@ typedef struct range_ctx {
     pthread_mutex_t lock;  /* guards out */
 } range_ctx_t;
 
+/* Whether values ever decrease (a counter reset; NaN never compares lower). */
+static int has_reset(const raw_series_t *r)
+{
+    for (size_t k = 1; k < r->n; k++)
+        if (r->samples[k].value < r->samples[k - 1].value)
+            return 1;
+    return 0;
+}
+
 /* A series without its staleness markers: r itself when it holds none (most), else a
- * copy (*copy set: free its samples and agg). */
-static raw_series_t without_stale(const raw_series_t *r, int *copy)
+ * copy (*copy set: free its samples and agg). *resets: whether its values ever decrease,
+ * found in the same pass over the samples. */
+static raw_series_t without_stale(const raw_series_t *r, int *copy, int *resets)
 {
     size_t i = 0;
-    while (i < r->n && !stale_at(r->samples, r->agg, i))
-        i++;
+    int dec = 0;
+    for (; i < r->n && !stale_at(r->samples, r->agg, i); i++)
+        dec |= i > 0 && r->samples[i].value < r->samples[i - 1].value;
     *copy = i < r->n;
+    *resets = dec;
     if (!*copy)
         return *r;
     raw_series_t d = {.lbl = r->lbl,
@@ -307,18 +319,17 @@ static raw_series_t without_stale(const raw_series_t *r, int *copy)
             d.agg[d.n] = r->agg[k];
         d.samples[d.n++] = r->samples[k];
     }
+    *resets = has_reset(&d);
     return d;
 }
 
-/* The function's value at every step over one series' windows into val and has. */
-static void range_values(const range_ctx_t *c, const raw_series_t *r, double *val, uint8_t *has)
+/* The function's value at every step over one series' windows into val and has; resets:
+ * whether the series holds a counter reset (most do not: their windows skip the scan). */
+static void range_values(const range_ctx_t *c, const raw_series_t *r, int resets, double *val,
+                         uint8_t *has)
 {
     const evaluator_t *ev = c->ev;
     const node_t *m = c->m;
-    /* A series without a counter reset (most) skips the per-window reset scan. */
-    int resets = 0;
-    for (size_t k = 1; !resets && k < r->n; k++)
-        resets = r->samples[k].value < r->samples[k - 1].value;
     size_t lo = 0, hi = 0;
     for (size_t st = 0; st < ev->n_steps; st++) {
         int64_t t = ev_time(ev, st), ref = t - m->offset_ms;
@@ -341,11 +352,11 @@ static int range_series(void *ctx, raw_series_t *in)
     int rc = eval_charge(ev, ev->n_steps);
     if (rc != 0)
         return rc;
-    int copy;
-    raw_series_t r = without_stale(in, &copy);
+    int copy, resets;
+    raw_series_t r = without_stale(in, &copy, &resets);
     double *val = omega_calloc(ev->n_steps, sizeof(double));
     uint8_t *has = omega_calloc(ev->n_steps, 1);
-    range_values(c, &r, val, has);
+    range_values(c, &r, resets, val, has);
     if (copy) {
         free(r.samples);
         free(r.agg);

@@ -622,21 +622,27 @@ void storage_rollup_deinit(omega_tsdb_t *db)
 
 /* ---- reads and retention ---- */
 
-int storage_tier_read(omega_tsdb_t *db, omega_tsdb_tier_t tier, uint64_t id, int64_t start,
-                      int64_t end, storage_bbuf_t *out, omega_error_t *err)
+rocksdb_iterator_t *storage_tier_iterator(omega_tsdb_t *db, omega_tsdb_tier_t tier)
 {
-    char lo[STORAGE_SAMPLE_KEY_LEN], hi[STORAGE_SAMPLE_KEY_LEN + 1];
+    return rocksdb_create_iterator_cf(db->rdb, db->ropts, db->cf[tier_cf(tier)]);
+}
+
+int storage_tier_read(omega_tsdb_t *db, rocksdb_iterator_t *it, omega_tsdb_tier_t tier,
+                      uint64_t id, int64_t start, int64_t end, storage_bbuf_t *out,
+                      omega_error_t *err)
+{
+    char lo[STORAGE_SAMPLE_KEY_LEN], hi[STORAGE_SAMPLE_KEY_LEN];
     storage_sample_key(lo, id, omega_tsdb_bucket_start(tier, start));
     storage_sample_key(hi, id, end);
-    hi[STORAGE_SAMPLE_KEY_LEN] = '\0'; /* inclusive end */
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, hi, sizeof(hi));
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(db->rdb, ro, db->cf[tier_cf(tier)]);
     int rc = 0;
     out->n = 0;
     for (rocksdb_iter_seek(it, lo, sizeof(lo)); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen);
+        /* the range ends at hi inclusive: a longer key starting with hi lies past it */
+        int past = memcmp(k, hi, klen < sizeof(hi) ? klen : sizeof(hi));
+        if (past > 0 || (past == 0 && klen > sizeof(hi)))
+            break;
         const char *v = rocksdb_iter_value(it, &vlen);
         omega_tsdb_bucket_t b;
         if (klen == STORAGE_SAMPLE_KEY_LEN && vlen != BUCKET_VAL_LEN &&
@@ -661,8 +667,6 @@ int storage_tier_read(omega_tsdb_t *db, omega_tsdb_tier_t tier, uint64_t id, int
     }
     char *errptr = NULL;
     rocksdb_iter_get_error(it, &errptr);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
     if (errptr && rc == 0)
         return storage_rocks_error(errptr, err, "rollup read");
     rocksdb_free(errptr);

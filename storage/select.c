@@ -390,6 +390,7 @@ typedef struct query {
     omega_tsdb_tier_t tier;   /* rollup tier, 0 = raw samples */
     omega_tsdb_bucket_cb bcb; /* caller's callback for tiers */
     storage_bbuf_t buckets;   /* reused bucket buffer */
+    rocksdb_iterator_t *tier_it; /* the tier's iterator, made at the first bucket read */
 } query_t;
 
 /* One candidate series loaded for a select: its labels and samples. */
@@ -469,7 +470,10 @@ static int visit_series(query_t *q, uint64_t id, loaded_t *l, omega_error_t *err
     if (!l->keep)
         return 0;
     if (q->tier) {
-        rc = storage_tier_read(q->db, q->tier, id, q->start, q->end, &q->buckets, err);
+        if (!q->tier_it)
+            q->tier_it = storage_tier_iterator(q->db, q->tier);
+        rc = storage_tier_read(q->db, q->tier_it, q->tier, id, q->start, q->end, &q->buckets,
+                               err);
         if (rc == 0 && q->buckets.n > 0)
             rc = q->bcb(q->ctx, &l->s, q->buckets.v, q->buckets.n);
     } else if (q->active) {
@@ -694,6 +698,8 @@ static int run_query(query_t *q, const omega_matcher_t *matchers, size_t n_match
         rc = visit_series(q, ids.v[i], &one, err);
     loaded_clear(&one);
     storage_reader_deinit(&q->rd);
+    if (q->tier_it)
+        rocksdb_iter_destroy(q->tier_it);
 out:
     free_matchers(cm, n_matchers);
     free(ids.v);

@@ -430,8 +430,13 @@ int storage_rollup_start(omega_tsdb_t *db);
 void storage_rollup_kick(omega_tsdb_t *db);
 void storage_rollup_stop(omega_tsdb_t *db);
 void storage_rollup_deinit(omega_tsdb_t *db);
-int storage_tier_read(omega_tsdb_t *db, omega_tsdb_tier_t tier, uint64_t id, int64_t start,
-                      int64_t end, storage_bbuf_t *out, omega_error_t *err);
+/* A new iterator over tier's column family (rocksdb_iter_destroy it); one serves a whole
+ * select, a consistent view of the tier for its duration. */
+rocksdb_iterator_t *storage_tier_iterator(omega_tsdb_t *db, omega_tsdb_tier_t tier);
+/* id's buckets of tier starting in [bucket_start(start), end] into out, read through it. */
+int storage_tier_read(omega_tsdb_t *db, rocksdb_iterator_t *it, omega_tsdb_tier_t tier,
+                      uint64_t id, int64_t start, int64_t end, storage_bbuf_t *out,
+                      omega_error_t *err);
 rocksdb_compactionfilter_t *storage_tier_filter_create(storage_tier_filter_t *tf);
 int64_t storage_tier_retention(const omega_tsdb_t *db, omega_tsdb_tier_t tier);
 /* The raw CF compaction filter (retention by the chunks' sample times). */
