@@ -156,8 +156,24 @@ static void dispatch(struct lws *wsi, http_pss_t *pss, app_t *app)
     inflight_add(id, wsi);
 }
 
+static int refuse_now(struct lws *wsi, http_pss_t *pss, http_response_t *r);
+
+/* Whether a Content-Length value is one decimal number of at most 19 digits. */
+static int content_length_valid(const char *v)
+{
+    size_t n = strspn(v, "0123456789");
+    return n > 0 && n <= 19 && v[n] == '\0';
+}
+
 static int on_http(struct lws *wsi, http_pss_t *pss, app_t *app)
 {
+    if (pss->close_after || pss->resp || pss->inflight || pss->req) {
+        /* A request pipelined behind one still being answered (or behind a framing error:
+         * the bytes after a refused body are not a request to trust). It is not read: the
+         * pending answer goes out with Connection: close, and the client may retry. */
+        pss->close_after = 1;
+        return 0;
+    }
     memset(pss, 0, sizeof(*pss));
     pss->req = request_from_wsi(wsi);
     if (strcmp(pss->req->method, "POST") && strcmp(pss->req->method, "PUT") &&
@@ -171,7 +187,14 @@ static int on_http(struct lws *wsi, http_pss_t *pss, app_t *app)
     int chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
     unsigned long long want = have_len ? strtoull(cl, NULL, 10) : 0;
     http_response_t *early = NULL;
-    if (chunked || !have_len)
+    if (have_len && !content_length_valid(cl))
+        /* RFC 9112 6.3: a length that is not 1*DIGIT (a sign, a list, two headers that
+         * lws joins, a value too long for the buffer) is a framing error; answering and
+         * closing keeps whatever follows from being read as another request. */
+        early = http_response_error(400, "bad_data",
+                                    "invalid Content-Length header: a single decimal number "
+                                    "is required");
+    else if (chunked || !have_len)
         early = http_response_error(411, "bad_data",
                                     "a Content-Length header is required (chunked request "
                                     "bodies are not supported)");
@@ -183,10 +206,8 @@ static int on_http(struct lws *wsi, http_pss_t *pss, app_t *app)
     if (early) {
         http_request_free(pss->req);
         pss->req = NULL;
-        pss->close_after = 1;
         stats_http_count(early->status);
-        respond(wsi, pss, early);
-        return 0;
+        return refuse_now(wsi, pss, early);
     }
     pss->req->body = omega_malloc((size_t)want + 1);
     pss->req->body[0] = '\0';
@@ -243,6 +264,23 @@ static int write_headers(struct lws *wsi, http_pss_t *pss)
         return -1;
     pss->headers_sent = 1;
     return 0;
+}
+
+/* Answer a request refused before its body (bad framing, too large) at once and close:
+ * nothing the peer sent after the headers is read, so it can never be taken for another
+ * request. Returns -1 (close). */
+static int refuse_now(struct lws *wsi, http_pss_t *pss, http_response_t *r)
+{
+    unsigned char buf[LWS_PRE + 2048];
+    pss->resp = r;
+    pss->close_after = 1;
+    if (r->body_len <= sizeof(buf) - LWS_PRE && write_headers(wsi, pss) == 0) {
+        memcpy(buf + LWS_PRE, r->body, r->body_len);
+        lws_write(wsi, buf + LWS_PRE, r->body_len, LWS_WRITE_HTTP_FINAL);
+    }
+    http_response_free(pss->resp);
+    pss->resp = NULL;
+    return -1;
 }
 
 /* Returns 0 to keep going, -1 to close the connection. */

@@ -13,11 +13,15 @@
 #include "srvtest.h"
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -128,6 +132,67 @@ static void test_body_without_length_is_411(void **state)
                       "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
     assert_int_equal(httpc_raw(S.port, raw, strlen(raw), &r), 0);
     srvtest_assert_error(&r, 411, "bad_data");
+    httpc_resp_free(&r);
+}
+
+/* Send raw on a fresh connection and read until the server closes it (at most 5 s);
+ * returns the number of responses that came back and keeps the first status line. */
+static int responses_until_close(const char *raw, char *first, size_t first_len)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)S.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(send(fd, raw, strlen(raw), MSG_NOSIGNAL), (ssize_t)strlen(raw));
+    char buf[16384];
+    size_t len = 0;
+    ssize_t k;
+    while (len < sizeof(buf) - 1 && (k = recv(fd, buf + len, sizeof(buf) - 1 - len, 0)) > 0)
+        len += (size_t)k;
+    close(fd);
+    buf[len] = '\0';
+    snprintf(first, first_len, "%.*s", (int)strcspn(buf, "\r"), buf);
+    int n = 0;
+    for (const char *p = buf; (p = strstr(p, "HTTP/1.1 ")) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* Request smuggling: a body length that is not one plain number (two headers, a list, a
+ * sign) or a length together with chunked framing is refused and the connection closed,
+ * so the request hidden after the first body is never answered. */
+static void test_ambiguous_body_lengths_refused(void **state)
+{
+    static const struct {
+        const char *headers;
+        const char *status;
+    } cases[] = {
+        {"Content-Length: 2\r\nContent-Length: 40\r\n", "HTTP/1.1 400"},
+        {"Content-Length: 2, 40\r\n", "HTTP/1.1 400"},
+        {"Content-Length: +2\r\n", "HTTP/1.1 400"},
+        {"Content-Length: -1\r\n", "HTTP/1.1 400"},
+        {"Content-Length: 0x2\r\n", "HTTP/1.1 400"},
+        {"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n", "HTTP/1.1 411"},
+        {"Transfer-Encoding: chunked\r\nContent-Length: 2\r\n", "HTTP/1.1 411"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char raw[512], first[128];
+        snprintf(raw, sizeof(raw),
+                 "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n%s\r\n{}"
+                 "GET /api/v1/users HTTP/1.1\r\nHost: x\r\n\r\n",
+                 cases[i].headers);
+        assert_int_equal(responses_until_close(raw, first, sizeof(first)), 1);
+        if (strncmp(first, cases[i].status, strlen(cases[i].status)) != 0)
+            fail_msg("case %zu: got \"%s\", want %s", i, first, cases[i].status);
+    }
+    /* a plain length still works on the same server */
+    httpc_resp_t r;
+    const char *ok = "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+    assert_int_equal(httpc_raw(S.port, ok, strlen(ok), &r), 0);
+    srvtest_assert_error(&r, 400, "bad_data");
+    assert_non_null(strstr(r.body, "username"));
     httpc_resp_free(&r);
 }
 
@@ -443,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_static_files_revalidate),
         cmocka_unit_test(test_unknown_api_path_is_404_json),
         cmocka_unit_test(test_wrong_method_is_405_with_allow),
+        cmocka_unit_test(test_ambiguous_body_lengths_refused),
         cmocka_unit_test(test_body_without_length_is_411),
         cmocka_unit_test(test_huge_body_is_413),
         cmocka_unit_test(test_empty_body_is_handled),
