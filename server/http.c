@@ -176,8 +176,9 @@ static int on_http(struct lws *wsi, http_pss_t *pss, app_t *app)
     }
     memset(pss, 0, sizeof(*pss));
     pss->req = request_from_wsi(wsi);
+    int chunked_any = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
     if (strcmp(pss->req->method, "POST") && strcmp(pss->req->method, "PUT") &&
-        strcmp(pss->req->method, "PATCH")) {
+        strcmp(pss->req->method, "PATCH") && !chunked_any) {
         dispatch(wsi, pss, app);
         return 0;
     }

@@ -187,6 +187,14 @@ static void test_ambiguous_body_lengths_refused(void **state)
         if (strncmp(first, cases[i].status, strlen(cases[i].status)) != 0)
             fail_msg("case %zu: got \"%s\", want %s", i, first, cases[i].status);
     }
+    /* chunked framing on a request without a body (GET) is refused the same way */
+    char first[128];
+    assert_int_equal(responses_until_close("GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                                           "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                                           "GET /api/v1/users HTTP/1.1\r\nHost: x\r\n\r\n",
+                                           first, sizeof(first)),
+                     1);
+    assert_non_null(strstr(first, "HTTP/1.1 411"));
     /* a plain length still works on the same server */
     httpc_resp_t r;
     const char *ok = "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
