@@ -79,6 +79,8 @@ typedef struct rule {
     int has_thr[SEV_COUNT];   /* which thresholds are set */
     cmp_op_t op;              /* comparison */
     int64_t for_ms;           /* condition must hold this long before firing */
+    int64_t every_ms;         /* evaluated at most this often (0 = every pass): built-ins
+                                 reading long windows of many series */
     int has_clear;            /* hysteresis: firing alerts clear only past `clear` */
     double clear;             /* clear threshold */
     category_t category;      /* cooldown and template selection */

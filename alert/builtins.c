@@ -151,6 +151,9 @@ static void add_application(omega_alert_engine_t *e)
                                    "Profile the process's allocations (LD_PRELOAD profiler) "
                                    "and look for unfreed blocks.");
         leak->for_ms = 600000;
+        /* Four 5-15 min windows of every watched process (thousands of series on a build
+         * host with process churn): twice a minute is ample for a 10 min `for`. */
+        leak->every_ms = 30000;
     }
     rule_t *r = add_builtin(e, "builtin-function-degradation", "Function slower than usual",
                             DEGRADATION_EXPR, CAT_PERFORMANCE, 1.5, 3,

@@ -338,7 +338,7 @@ typedef struct job {
     omega_error_t err;      /* query error */
     int rc;                 /* query status */
     int event;              /* an event rule: nothing to query */
-    int off;                /* a disabled rule: nothing to do */
+    int off;                /* a disabled rule, or one not due this pass: nothing to do */
 } job_t;
 
 void rule_sel_unref(rule_sel_t *s)
@@ -474,7 +474,7 @@ static uint64_t text_hash(const char *s)
 
 /* One job per rule, taken under e->mu: what to run outside the lock. Rules with the same
  * expression (the built-in warning/critical pairs) share one query. */
-static job_t *take_jobs(omega_alert_engine_t *e)
+static job_t *take_jobs(omega_alert_engine_t *e, int64_t now_ms)
 {
     size_t n = e->n_rules;
     job_t *jobs = n ? omega_calloc(n, sizeof(*jobs)) : NULL;
@@ -487,7 +487,10 @@ static job_t *take_jobs(omega_alert_engine_t *e)
         j->expr = omega_strdup(r->expr);
         j->idx = i;
         j->event = r->event_metric != NULL;
-        j->off = !r->enabled;
+        /* A rule with an interval waits for it; its alerts keep their states meanwhile. */
+        j->off = !r->enabled ||
+                 (r->every_ms > 0 && r->last_eval_ms > 0 && now_ms - r->last_eval_ms < r->every_ms &&
+                  now_ms >= r->last_eval_ms);
         if (j->event || j->off)
             continue;
         uint64_t h = text_hash(r->expr);
@@ -510,7 +513,7 @@ int omega_alert_evaluate(omega_alert_engine_t *e, int64_t now_ms)
     pthread_mutex_lock(&e->eval_mu);
     pthread_mutex_lock(&e->mu);
     size_t n = e->n_rules;
-    job_t *jobs = take_jobs(e);
+    job_t *jobs = take_jobs(e, now_ms);
     pthread_mutex_unlock(&e->mu);
     for (size_t i = 0; i < n; i++) {
         job_t *j = &jobs[i];

@@ -25,6 +25,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "omega/alert.h"
@@ -562,6 +563,42 @@ static void test_builtin_rules_listed(void **state)
     json_decref(r);
 }
 
+/* The rule's last evaluation time as Unix ms (0 = never). */
+static int64_t last_evaluated(fx_t *f, const char *id)
+{
+    char *out = NULL;
+    assert_int_equal(omega_alert_rule_get(f->e, id, &out, NULL), 0);
+    json_t *r = json_loads(out, 0, NULL);
+    free(out);
+    json_t *v = json_object_get(r, "last_evaluated_at");
+    int64_t ms = 0;
+    if (json_is_string(v)) {
+        struct tm tm = {0};
+        int frac = 0;
+        assert_non_null(strptime(json_string_value(v), "%Y-%m-%dT%H:%M:%S", &tm));
+        const char *dot = strchr(json_string_value(v), '.');
+        if (dot)
+            frac = atoi(dot + 1);
+        ms = (int64_t)timegm(&tm) * 1000 + frac;
+    }
+    json_decref(r);
+    return ms;
+}
+
+/* builtin-memory-leak reads 5-15 min windows of every watched process: it runs every 30 s,
+ * not at every 1 s pass, while cheap rules run at every pass. */
+static void test_leak_rule_evaluated_every_30s(void **state)
+{
+    fx_t *f = *state;
+    const int64_t secs[] = {0, 1, 29, 30, 31, 60};
+    const int64_t leak_seen[] = {0, 0, 0, 30, 30, 60};
+    for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+        assert_int_equal(omega_alert_evaluate(f->e, f->t0 + secs[i] * SEC), 0);
+        assert_int_equal(last_evaluated(f, "builtin-memory-leak"), f->t0 + leak_seen[i] * SEC);
+        assert_int_equal(last_evaluated(f, "builtin-exception-rate"), f->t0 + secs[i] * SEC);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--leak-child") == 0)
@@ -574,6 +611,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_response_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_probe_failure_and_disk_space, setup, teardown),
         cmocka_unit_test_setup_teardown(test_builtin_rules_listed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leak_rule_evaluated_every_30s, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
