@@ -158,29 +158,55 @@ static int postings_collect(omega_tsdb_t *db, const cmatcher_t *c, idvec_t *out,
     memcpy(prefix + 1, c->m->name, nlen + 1); /* copies the separating NUL */
     if (exact)
         memcpy(prefix + 2 + nlen, c->m->value, vlen + 1);
-    char *val = NULL;
-    size_t val_cap = 0;
+    char *val = NULL;   /* the value of the postings at hand, NUL-terminated (regexes) */
+    size_t val_len = 0, val_cap = 0;
+    int have = 0, ok = 0;  /* val holds a value, and whether the matcher accepts it */
+    unsigned rejected = 0; /* postings of the rejected value at hand stepped over so far */
     rocksdb_iterator_t *it =
         rocksdb_create_iterator_cf(db->rdb, db->ropts, db->cf[STORAGE_CF_SERIES]);
-    for (rocksdb_iter_seek(it, prefix, plen); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    rocksdb_iter_seek(it, prefix, plen);
+    while (rocksdb_iter_valid(it)) {
         size_t klen;
         const char *k = rocksdb_iter_key(it, &klen);
         if (klen < plen + 8 || memcmp(k, prefix, plen) != 0)
             break;
         if (!exact) {
-            if (klen < plen + 9 || k[klen - 9] != '\0')
-                continue; /* not value, NUL, 8-byte id: skip what this code did not write */
-            size_t len = klen - plen - 9;
-            if (len + 1 > val_cap) {
-                val_cap = len + 1;
-                val = omega_realloc(val, val_cap);
-            }
-            memcpy(val, k + plen, len);
-            val[len] = '\0';
-            if (!match_value(c, val))
+            if (klen < plen + 9 || k[klen - 9] != '\0') {
+                rocksdb_iter_next(it); /* not value, NUL, 8-byte id: not written here */
                 continue;
+            }
+            /* The matcher runs once per distinct value (postings of one value are adjacent). */
+            size_t len = klen - plen - 9;
+            if (!have || len != val_len || memcmp(val, k + plen, len) != 0) {
+                if (len + 2 > val_cap) {
+                    val_cap = len + 2;
+                    val = omega_realloc(val, val_cap);
+                }
+                memcpy(val, k + plen, len);
+                val[len] = '\0';
+                val_len = len;
+                have = 1;
+                ok = match_value(c, val);
+                rejected = 0;
+            }
+            if (!ok && ++rejected > 4) {
+                /* A rejected value with many series (a metric name under =~): seek past all
+                 * of its postings, "prefix value \x01" sorting after "prefix value \0 id". */
+                char *seek = omega_malloc(plen + len + 1);
+                memcpy(seek, prefix, plen);
+                memcpy(seek + plen, val, len);
+                seek[plen + len] = '\x01';
+                rocksdb_iter_seek(it, seek, plen + len + 1);
+                free(seek);
+                continue;
+            }
+            if (!ok) {
+                rocksdb_iter_next(it);
+                continue;
+            }
         }
         idvec_push(out, storage_get_u64be(k + klen - 8));
+        rocksdb_iter_next(it);
     }
     char *errptr = NULL;
     rocksdb_iter_get_error(it, &errptr);

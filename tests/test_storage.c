@@ -981,6 +981,52 @@ static void test_select_many_series_in_parallel(void **state)
     assert_int_equal(some.bad, 0);
 }
 
+/* A regex over a label whose values each have many series (a metric name) runs once per
+ * value and seeks past the postings of values it rejects, including a value that is a
+ * prefix of another ("m_a" and "m_ab"). */
+static void test_regex_postings_skip_rejected_values(void **state)
+{
+    fixture_t *f = *state;
+    omega_error_t err;
+    static const struct {
+        const char *name;
+        int series;
+    } metrics[] = {{"m_a", 10}, {"m_ab", 6}, {"m_b", 10}, {"other", 12}};
+    int64_t t0 = omega_now_ms() - 60000;
+    for (size_t m = 0; m < sizeof(metrics) / sizeof(metrics[0]); m++)
+        for (int i = 0; i < metrics[m].series; i++) {
+            char v[16];
+            snprintf(v, sizeof(v), "%d", i);
+            omega_label_t l = {"i", v};
+            omega_point_t p = pt(metrics[m].name, &l, 1, t0, i);
+            assert_int_equal(omega_tsdb_write(f->db, &p, 1, &err), 0);
+        }
+    static const struct {
+        const char *re;
+        omega_match_op_t op;
+        size_t want;
+    } cases[] = {
+        {"m_a", OMEGA_MATCH_RE, 10},          {"m_ab", OMEGA_MATCH_RE, 6},
+        {"m_a.*", OMEGA_MATCH_RE, 16},        {"m_b|other", OMEGA_MATCH_RE, 22},
+        {"other", OMEGA_MATCH_RE, 12},        {"m_.*", OMEGA_MATCH_RE, 26},
+        {"nothing", OMEGA_MATCH_RE, 0},       {"m_ab|m_b", OMEGA_MATCH_RE, 16},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        omega_matcher_t m = {"__name__", cases[c].re, cases[c].op};
+        seen_t *seen = calloc(1, sizeof(*seen));
+        assert_int_equal(match_all(f, &m, 1, seen, &err), 0);
+        if (seen->n != cases[c].want)
+            fail_msg("%s: %zu series, want %zu", cases[c].re, seen->n, cases[c].want);
+        free(seen);
+    }
+    /* a value regex on a label with one series per value still steps through them */
+    omega_matcher_t two[2] = {{"__name__", "other", OMEGA_MATCH_EQ}, {"i", "1.*", OMEGA_MATCH_RE}};
+    seen_t *seen = calloc(1, sizeof(*seen));
+    assert_int_equal(match_all(f, two, 2, seen, &err), 0);
+    assert_int_equal(seen->n, 3); /* 1, 10, 11 */
+    free(seen);
+}
+
 /* omega_tsdb_select_concurrent: the callback may run on several threads, in any order;
  * every series still comes exactly once and complete, and a stop ends the read. */
 typedef struct conc_seen {
@@ -1263,6 +1309,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_select_many_series_in_parallel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_select_sees_seal_between_series, setup, teardown),
         cmocka_unit_test_setup_teardown(test_select_concurrent_callbacks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_regex_postings_skip_rejected_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_series_creation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
