@@ -92,6 +92,7 @@ int main(int argc, char **argv)
     omega_tsdb_options_init(&o);
     o.data_dir = argv[1];
     o.raw_retention_ms = 0;
+    o.block_cache_size = 64ull << 20; /* the server default (storage.block_cache_size) */
     omega_error_t err;
     omega_tsdb_t *db = omega_tsdb_open(&o, &err);
     if (!db) {
