@@ -24,6 +24,7 @@
 #define AUTH_DATAKEY_PREFIX "auth/datakey/"   /* KV key prefix of wrapped data keys (+ 8 hex) */
 #define AUTH_DATAKEYS_MAX   64                /* data key versions held at once */
 #define AUTH_BLOBKEY_PREFIX "auth/blobkey/"   /* KV key prefix: versions that sealed blobs */
+#define AUTH_KEYSEQ_KEY     "auth/keyseq"     /* KV key: highest data key version ever made */
 #define AUTH_GCM_OVERHEAD   28                /* nonce (12) + tag (16) around a GCM ciphertext */
 #define AUTH_SEALED_MAGIC   "$oms1$"          /* first bytes of every sealed value */
 
@@ -36,7 +37,7 @@ typedef struct auth_datakey {
     unsigned char key[AUTH_KEY_LEN]; /* AES-256 key */
     int retired; /* deleted from the store by a finished walk; kept in memory so values read
                     before the walk still open (until the handle is destroyed) */
-    int pinned;  /* sealed blobs (blob.c) that the walk cannot re-write: never retired */
+    int pinned;  /* sealed blobs (blob.c) use it: not retired until released */
 } auth_datakey_t;
 
 /* Revoked token ids kept in memory, sorted by jti for binary search. */
@@ -159,6 +160,8 @@ void auth_keeper_deinit(omega_auth_t *a);
 int auth_keeper_start(omega_auth_t *a, omega_error_t *err);
 /* Stop and join the keeper thread; safe when never started. */
 void auth_keeper_stop(omega_auth_t *a);
+/* Ask the keeper thread for a re-encryption walk (which also retires unused versions). */
+void auth_keeper_poke(omega_auth_t *a);
 
 /* ---- audit.c ---- */
 

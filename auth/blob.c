@@ -3,8 +3,11 @@
  * under the current data key with caller-supplied associated data, in a self-describing form
  * (magic, key version, nonce, ciphertext, tag). The secrets walk cannot re-write blobs held by
  * another module, so a data key version that sealed a blob is pinned (KV "auth/blobkey/<v>")
- * and never retired: old blobs keep opening across rotations and restarts. */
+ * until storage's re-seal pass reports that no blob uses it any more (release): old blobs
+ * keep opening across rotations and restarts. */
 #include "auth_int.h"
+
+#include "omega/log.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -144,4 +147,47 @@ int omega_auth_blob_open(void *auth, const void *aad, size_t aad_len, const void
                                "associated data)");
     *out_len = plen;
     return 0;
+}
+
+uint32_t omega_auth_blob_active(void *auth)
+{
+    omega_auth_t *a = auth;
+    if (!a)
+        return 0;
+    pthread_mutex_lock(&a->keys_lock);
+    const auth_datakey_t *dk = a->opts.encrypt ? auth_datakey_current(a) : NULL;
+    uint32_t v = dk ? dk->version : 0;
+    pthread_mutex_unlock(&a->keys_lock);
+    return v;
+}
+
+int omega_auth_blob_release(void *auth, uint32_t below, omega_error_t *err)
+{
+    omega_auth_t *a = auth;
+    if (!a)
+        return omega_error_set(err, OMEGA_EINVAL, "blob release: missing argument");
+    int rc = 0;
+    size_t n = 0;
+    pthread_mutex_lock(&a->keys_lock);
+    /* never the version new blobs are sealed with, whatever the caller says */
+    const auth_datakey_t *cur = a->opts.encrypt ? auth_datakey_current(a) : NULL;
+    for (size_t i = 0; rc == 0 && i < a->n_datakeys; i++) {
+        auth_datakey_t *dk = &a->datakeys[i];
+        if (!dk->pinned || dk->version >= below || dk == cur)
+            continue;
+        char name[48];
+        snprintf(name, sizeof(name), "%s%08x", AUTH_BLOBKEY_PREFIX, dk->version);
+        rc = omega_kv_delete(a->db, OMEGA_KV_META, name, strlen(name), err);
+        if (rc == 0) {
+            dk->pinned = 0;
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&a->keys_lock);
+    if (n) {
+        omega_log_info("%zu data key version(s) below v%u no longer seal stored series data", n,
+                       below);
+        auth_keeper_poke(a); /* the walk retires them once secrets do not use them either */
+    }
+    return rc;
 }

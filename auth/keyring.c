@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The key hierarchy behind encryption at rest: the master key (OMEGA_MASTER_KEY or a 0600
  * key file, generated on first start), versioned AES-256 data keys wrapped by it and kept in
- * OMEGA_KV_META under "auth/datakey/<version>", and the AES-256-GCM seal/open of one value.
- * Which values are sealed, rotation and re-encryption live in secrets.c. */
+ * OMEGA_KV_META under "auth/datakey/<version>" (numbers never reused: "auth/keyseq"), and
+ * the AES-256-GCM seal/open of one value. Which values are sealed, rotation and
+ * re-encryption live in secrets.c. */
 #include "auth_int.h"
 
 #include "omega/log.h"
@@ -333,12 +334,37 @@ static int datakeys_present(void *ctx, const void *key, size_t klen, const void 
     return 1;
 }
 
+/* The highest version ever made (8 hex digits under AUTH_KEYSEQ_KEY; 0 when never
+ * recorded): versions are never reused, even after encryption was switched off and every
+ * key retired, so "sealed under an older version" keeps its meaning for blob holders. */
+static int keyseq_get(omega_auth_t *a, uint32_t *last, omega_error_t *err)
+{
+    char *val = NULL;
+    size_t vlen = 0;
+    unsigned v = 0;
+    *last = 0;
+    int rc = omega_kv_get(a->db, OMEGA_KV_META, AUTH_KEYSEQ_KEY, strlen(AUTH_KEYSEQ_KEY), &val,
+                          &vlen, err);
+    if (rc == OMEGA_ENOENT)
+        return 0;
+    if (rc == 0 && (vlen != 8 || sscanf(val, "%8x", &v) != 1))
+        rc = omega_error_set(err, OMEGA_ECORRUPT, "stored '%s' is corrupt", AUTH_KEYSEQ_KEY);
+    free(val);
+    *last = v;
+    return rc;
+}
+
 int auth_datakey_create(omega_auth_t *a, int64_t now_ms, uint32_t *version, omega_error_t *err)
 {
-    uint32_t v = 1;
+    uint32_t v = 1, last = 0;
     for (size_t i = 0; i < a->n_datakeys; i++)
         if (a->datakeys[i].version >= v)
             v = a->datakeys[i].version + 1;
+    int rc = keyseq_get(a, &last, err);
+    if (rc != 0)
+        return rc;
+    if (last >= v)
+        v = last + 1;
     if (auth_datakeys_active(a) == AUTH_DATAKEYS_MAX)
         return omega_error_set(err, OMEGA_E2BIG,
                                "too many data key versions; wait for re-encryption to retire old "
@@ -348,7 +374,14 @@ int auth_datakey_create(omega_auth_t *a, int64_t now_ms, uint32_t *version, omeg
     if (RAND_bytes(dk, sizeof(dk)) != 1)
         return omega_error_set(err, OMEGA_EIO, "no randomness available for a data key");
     int alen = snprintf(aad, sizeof(aad), WRAP_AAD, v);
-    int rc = auth_gcm_seal(a->master, aad, (size_t)alen, dk, sizeof(dk), wrapped);
+    char seq[9];
+    snprintf(seq, sizeof(seq), "%08x", v);
+    rc = omega_kv_put(a->db, OMEGA_KV_META, AUTH_KEYSEQ_KEY, strlen(AUTH_KEYSEQ_KEY), seq, 8, err);
+    if (rc != 0) {
+        OPENSSL_cleanse(dk, sizeof(dk));
+        return rc;
+    }
+    rc = auth_gcm_seal(a->master, aad, (size_t)alen, dk, sizeof(dk), wrapped);
     if (rc != 0) {
         OPENSSL_cleanse(dk, sizeof(dk));
         return omega_error_set(err, rc, "cannot wrap a new data key");

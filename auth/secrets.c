@@ -298,7 +298,7 @@ int omega_auth_key_reencrypt(omega_auth_t *a, size_t *resealed, omega_error_t *e
 
 /* ---- rotation ---- */
 
-static void keeper_poke(omega_auth_t *a)
+void auth_keeper_poke(omega_auth_t *a)
 {
     pthread_mutex_lock(&a->keeper_lock);
     a->keeper_work = 1;
@@ -318,8 +318,11 @@ int omega_auth_key_rotate(omega_auth_t *a, uint32_t *version, omega_error_t *err
     pthread_mutex_unlock(&a->keys_lock);
     if (rc != 0)
         return rc;
-    omega_log_info("data key rotated to v%u; re-encrypting secrets in the background", v);
-    keeper_poke(a);
+    omega_log_info("data key rotated to v%u; re-encrypting secrets and sealed series in the "
+                   "background",
+                   v);
+    auth_keeper_poke(a);
+    omega_tsdb_reseal_kick(a->db); /* storage re-seals the sensitive series' data */
     if (version)
         *version = v;
     return 0;

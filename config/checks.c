@@ -352,6 +352,30 @@ static int check_template_name(const char *v, char *msg, size_t len)
     return 0;
 }
 
+/* A Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*), not one of the reserved "__" names. */
+static int check_label_name(const char *v, char *msg, size_t len)
+{
+    size_t n = strlen(v);
+    int ok = n > 0 && (isalpha((unsigned char)v[0]) || v[0] == '_');
+    for (size_t i = 1; ok && i < n; i++)
+        ok = isalnum((unsigned char)v[i]) || v[i] == '_';
+    if (!ok) {
+        snprintf(msg, len,
+                 "\"%.64s\" is not a label name: use letters, digits and '_', not starting "
+                 "with a digit",
+                 v);
+        return -1;
+    }
+    if (n >= 2 && v[0] == '_' && v[1] == '_') {
+        snprintf(msg, len,
+                 "\"%.64s\" is not a label name: names starting with \"__\" are "
+                 "reserved",
+                 v);
+        return -1;
+    }
+    return 0;
+}
+
 static int placeholder_in(const char *const *list, const char *p, size_t n)
 {
     for (size_t i = 0; list && list[i]; i++)
@@ -416,3 +440,5 @@ const cfg_check_t cfg_check_weekly = {"weekday HH:MM", "\"<weekday> HH:MM\"", ch
 const cfg_check_t cfg_check_monthly = {"ordinal HH:MM", "\"<1st..31st> HH:MM\"", check_monthly};
 const cfg_check_t cfg_check_cron = {"cron", "5-field cron expression or \"\"", check_cron};
 const cfg_check_t cfg_check_template_name = {"name", "template name", check_template_name};
+const cfg_check_t cfg_check_label_name = {
+    "label-name", "Prometheus label name, not starting with \"__\"", check_label_name};

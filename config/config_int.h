@@ -101,7 +101,7 @@ void cfg_env_name(const cfg_field_t *f, char *buf, size_t len);
 /* checks.c */
 extern const cfg_check_t cfg_check_hostport, cfg_check_regex, cfg_check_email, cfg_check_url,
     cfg_check_e164, cfg_check_daily, cfg_check_weekly, cfg_check_monthly, cfg_check_cron,
-    cfg_check_template_name;
+    cfg_check_template_name, cfg_check_label_name;
 
 /* value.c: typed access and JSON-to-field conversion */
 void *cfg_ptr(const cfg_field_t *f, const void *base);

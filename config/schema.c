@@ -394,7 +394,7 @@ const cfg_field_t cfg_fields[] = {
     BOOL(security.privacy_settings.enable_pii_detection, "true",
          "Detect personal data (e-mail addresses, phone numbers) in label values."),
     BOOL(security.privacy_settings.data_masking, "true", "Mask detected personal data in output."),
-    SLIST(security.privacy_settings.free_text_labels, 64, "", NULL,
+    SLIST(security.privacy_settings.free_text_labels, 64, "", &cfg_check_label_name,
           "Label names whose values are free text. With data_masking on, e-mail addresses, "
           "IPv4/IPv6 addresses, phone numbers, payment card numbers and the user name in "
           "home-directory paths in these labels' values are replaced by placeholders "

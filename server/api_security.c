@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Security administration (superuser): POST /api/v1/security/rotate-key (new data key,
- * background re-encryption), GET /api/v1/security/keys (the key hierarchy's state) and
+ * background re-encryption of secrets and sealed series), GET /api/v1/security/keys (the
+ * key hierarchy's state and both re-encryption passes' progress) and
  * POST /api/v1/admin/erase (right to erasure of the series a selector matches), and (admin)
  * GET|POST /api/v1/admin/consent (consent to per-user process data). The work is auth's
  * and storage's; this file translates HTTP and records who asked in the audit
@@ -26,21 +27,39 @@ static json_t *time_or_null(int64_t ms)
     return ms > 0 ? json_string(omega_time_format_rfc3339(ms, buf, sizeof(buf))) : json_null();
 }
 
+/* The re-seal pass over sealed series data (storage): state "idle", "running" or
+ * "stalled" (values it could not open), with its progress. */
+static json_t *series_json(const omega_tsdb_reseal_status_t *rs)
+{
+    const char *state = rs->pending ? "running" : rs->error[0] ? "stalled" : "idle";
+    return json_pack(
+        "{s:s, s:i, s:i, s:f, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "state", state, "target_version",
+        (int)rs->target_version, "done_version", (int)rs->done_version, "progress", rs->progress,
+        "examined", (json_int_t)rs->examined, "resealed", (json_int_t)rs->resealed, "unreadable",
+        (json_int_t)rs->unreadable, "resealed_total", (json_int_t)rs->resealed_total, "started_at",
+        time_or_null(rs->started_ms), "finished_at", time_or_null(rs->finished_ms), "error",
+        rs->error[0] ? json_string(rs->error) : json_null());
+}
+
 static json_t *status_json(app_t *app)
 {
     omega_key_status_t st;
     omega_auth_key_status(app->auth, &st);
+    omega_tsdb_reseal_status_t rs;
+    omega_tsdb_reseal_status(app->db, &rs);
     char interval[32];
-    return json_pack(
-        "{s:b, s:s, s:i, s:o, s:i, s:I, s:o, s:o, s:b, s:I}", "enabled", st.enabled, "algorithm",
-        "AES-256-GCM", "current_version", (int)st.current_version, "current_created_at",
-        time_or_null(st.current_created_ms), "versions_held", (int)st.versions_held,
-        "versions_pinned", (json_int_t)st.versions_pinned, "rotation_interval",
-        st.rotation_interval_ms > 0 ? json_string(omega_duration_format(st.rotation_interval_ms,
-                                                                        interval, sizeof(interval)))
-                                    : json_null(),
-        "next_rotation_at", time_or_null(st.next_rotation_ms), "reencrypting", st.reencrypting,
-        "resealed_total", (json_int_t)st.resealed_total);
+    return json_pack("{s:b, s:s, s:i, s:o, s:i, s:I, s:o, s:o, s:b, s:I, s:o}", "enabled",
+                     st.enabled, "algorithm", "AES-256-GCM", "current_version",
+                     (int)st.current_version, "current_created_at",
+                     time_or_null(st.current_created_ms), "versions_held", (int)st.versions_held,
+                     "versions_pinned", (json_int_t)st.versions_pinned, "rotation_interval",
+                     st.rotation_interval_ms > 0
+                         ? json_string(omega_duration_format(st.rotation_interval_ms, interval,
+                                                             sizeof(interval)))
+                         : json_null(),
+                     "next_rotation_at", time_or_null(st.next_rotation_ms), "reencrypting",
+                     st.reencrypting || rs.pending, "resealed_total", (json_int_t)st.resealed_total,
+                     "series_reencryption", series_json(&rs));
 }
 
 static http_response_t *h_rotate(app_t *app, const http_request_t *req,

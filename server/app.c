@@ -9,6 +9,7 @@
 #include "omega/analytics.h"
 #include "omega/collect.h"
 #include "omega/log.h"
+#include "omega/report.h"
 
 #include <libgen.h>
 #include <libwebsockets.h>
@@ -144,7 +145,8 @@ int app_storage_cipher(const omega_config_t *cfg, omega_tsdb_t *db, omega_auth_t
 {
     const omega_config_security_t *sec = &cfg->security;
     omega_tsdb_cipher_t c = {auth, omega_auth_blob_seal, omega_auth_blob_open,
-                             OMEGA_AUTH_BLOB_OVERHEAD};
+                             OMEGA_AUTH_BLOB_OVERHEAD, omega_auth_blob_active,
+                             omega_auth_blob_release};
     size_t n = sec->enable_encryption ? sec->sensitive_metrics.n : 0;
     if (!sec->enable_encryption && sec->sensitive_metrics.n)
         omega_log_warn("security.sensitive_metrics is set but security.enable_encryption is "
@@ -407,6 +409,46 @@ static int start_alerts(app_t *app)
     return 0;
 }
 
+/* The report service reads the config as it is now (schedules, masking). */
+static const omega_config_t *current_config(void *ctx)
+{
+    const app_t *app = ctx;
+    return app->cfg;
+}
+
+/* Background and scheduled reports render on the report service's own thread, into
+ * reports.output_dir (default <data_dir>/reports). */
+static int start_reports(app_t *app)
+{
+    char dir[4200];
+    const omega_config_t *cfg = app->cfg;
+    if (cfg->reports.output_dir[0])
+        snprintf(dir, sizeof(dir), "%s", cfg->reports.output_dir);
+    else
+        snprintf(dir, sizeof(dir), "%s/reports", cfg->server.data_dir);
+    omega_report_service_options_t ro;
+    omega_report_service_options_init(&ro);
+    ro.db = app->db;
+    ro.alerts = app->alerts;
+    ro.analytics = app->analytics;
+    ro.mask = omega_pii_mask_cb;
+    ro.config = current_config;
+    ro.config_ctx = app;
+    ro.output_dir = dir;
+    omega_error_t err;
+    omega_error_clear(&err);
+    app->reports = omega_report_service_create(&ro, &err);
+    if (!app->reports) {
+        omega_log_error("cannot start reports: %s", err.message);
+        return -1;
+    }
+    if (omega_report_service_start(app->reports) != 0) {
+        omega_log_error("cannot start the report thread");
+        return -1;
+    }
+    return 0;
+}
+
 /* Operations (jobs): started/ended frames go to the live hub like alert events. */
 static int start_analytics(app_t *app)
 {
@@ -433,6 +475,7 @@ static int start_analytics(app_t *app)
 
 static void stop_all(app_t *app, collect_state_t *cs)
 {
+    omega_report_service_stop(app->reports); /* it reads alerts and jobs: stop it first */
     omega_alert_stop(app->alerts);      /* its events go to the hub: stop it first */
     omega_analytics_stop(app->analytics); /* the same */
     pthread_mutex_lock(&app->cfg_lock); /* a config change may be restarting collectors */
@@ -442,10 +485,12 @@ static void stop_all(app_t *app, collect_state_t *cs)
     pthread_mutex_unlock(&app->cfg_lock);
     hub_stop(app->hub);
     workers_stop(app->workers);
+    omega_report_cleanup(); /* no worker is drawing a report any more */
     http_server_destroy(app);
     hub_destroy(app->hub);
     omega_collector_destroy(cs->collector[0]);
     omega_collector_destroy(cs->collector[1]);
+    omega_report_service_destroy(app->reports);
     omega_alert_destroy(app->alerts);
     omega_analytics_destroy(app->analytics);
     omega_tsdb_cipher_detach(app->db); /* seals what it must while auth is alive */
@@ -479,7 +524,7 @@ int omega_server_run(omega_config_t *cfg)
     int rc = 1;
     if (open_storage(&app) == 0 && app_config_restore(&app) == 0 && open_auth(&app) == 0 &&
         start_http(&app) == 0 && start_alerts(&app) == 0 && start_analytics(&app) == 0 &&
-        start_collectors(&app, &cs) == 0) {
+        start_reports(&app) == 0 && start_collectors(&app, &cs) == 0) {
         pthread_t sig_thread;
         if (pthread_create(&sig_thread, NULL, signal_main, &sw) == 0) {
             printf("omega-monitor: serving http://%s/  (dashboard files: %s)\n",

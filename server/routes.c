@@ -37,10 +37,10 @@ static const route_table_t api_base_routes = {base_routes,
 
 /* Every route of the server, one table per API area. */
 static const route_table_t *const tables[] = {
-    &api_base_routes,   &api_auth_routes,   &api_users_routes,  &api_keys_routes,
-    &api_audit_routes,  &api_query_routes,  &api_ingest_routes, &api_dashboards_routes,
-    &api_alerts_routes, &api_system_routes, &api_config_routes, &api_security_routes,
-    &api_operations_routes,
+    &api_base_routes,       &api_auth_routes,    &api_users_routes,  &api_keys_routes,
+    &api_audit_routes,      &api_query_routes,   &api_ingest_routes, &api_dashboards_routes,
+    &api_alerts_routes,     &api_system_routes,  &api_config_routes, &api_security_routes,
+    &api_operations_routes, &api_reports_routes,
 };
 
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
@@ -208,6 +208,9 @@ http_response_t *router_handle(app_t *app, http_request_t *req)
         if (denied)
             return denied;
         if (!omega_auth_allows(app->auth, &who, route->perm)) {
+            if (route->perm == PERM_EXPORT) /* exports are audited, refused attempts too */
+                api_audit(app, req, &who, "request.export", req->path, "denied",
+                          omega_perm_name(route->perm));
             if (who.is_api_key)
                 return http_response_error(403, "forbidden",
                                            "API key lacks the '%s' permission for %s %s",

@@ -82,6 +82,7 @@ struct app {
     omega_auth_t *auth;                     /* users and tokens (owned) */
     struct omega_alert_engine *alerts;      /* alert rules and delivery (owned) */
     struct omega_analytics *analytics;      /* operations / jobs (owned) */
+    struct omega_report_service *reports;   /* background and scheduled reports (owned) */
     workers_t *workers;                     /* HTTP worker pool (owned) */
     live_hub_t *hub;                        /* live subscriptions (owned) */
     struct lws_context *lws;                /* event loop (owned by http.c) */
@@ -182,6 +183,7 @@ extern const route_table_t api_system_routes;     /* api_system.c */
 extern const route_table_t api_config_routes;     /* api_config.c */
 extern const route_table_t api_operations_routes; /* api_operations.c */
 extern const route_table_t api_security_routes;   /* api_security.c */
+extern const route_table_t api_reports_routes;    /* api_reports.c */
 
 /* Find the route, capture its path parameters into req->params, authenticate, authorise,
  * run the handler (worker threads). */

@@ -146,6 +146,7 @@ int omega_tsdb_cipher_attach(omega_tsdb_t *db, const omega_tsdb_cipher_t *cipher
     pthread_rwlock_wrlock(&db->heads.seal_lock);
     rc = replay_pending(db, err);
     pthread_rwlock_unlock(&db->heads.seal_lock);
+    omega_tsdb_reseal_kick(db); /* a pass may be due under this cipher's active version */
     return rc;
 }
 
@@ -285,6 +286,31 @@ int storage_crypt_view(omega_tsdb_t *db, const char *key, size_t klen, const cha
                            "storage: sealed data of series %llu cannot be decrypted (%s); "
                            "check security.enable_encryption and the master key",
                            (unsigned long long)id, cerr.message);
+}
+
+/* ---- rotation (reseal.c) ---- */
+
+uint32_t storage_crypt_active(omega_tsdb_t *db)
+{
+    storage_crypt_t *c = crypt_get(db);
+    if (!c)
+        return 0;
+    pthread_rwlock_rdlock(&c->lock);
+    uint32_t v =
+        c->detached || !c->cipher.seal || !c->cipher.active ? 0 : c->cipher.active(c->cipher.ctx);
+    pthread_rwlock_unlock(&c->lock);
+    return v;
+}
+
+int storage_crypt_release(omega_tsdb_t *db, uint32_t below, omega_error_t *err)
+{
+    storage_crypt_t *c = crypt_get(db);
+    if (!c)
+        return 0;
+    pthread_rwlock_rdlock(&c->lock);
+    int rc = c->detached || !c->cipher.release ? 0 : c->cipher.release(c->cipher.ctx, below, err);
+    pthread_rwlock_unlock(&c->lock);
+    return rc;
 }
 
 /* ---- the head log ---- */

@@ -45,17 +45,16 @@ static int cf_span(omega_tsdb_t *db, int cf, int64_t *min, int64_t *max, int *an
     return errptr ? storage_rocks_error(errptr, err, "size limit scan") : 0;
 }
 
-/* Commit wb (then cleared). Raw chunk deletes are committed with the seal lock held, so
- * they never land between a seal round's read of a chunk and its rewrite. */
-static void commit_deletes(omega_tsdb_t *db, int cf, rocksdb_writebatch_t *wb, char **errptr)
+/* Commit wb (then cleared). Deletes are committed with the seal lock held, so they never
+ * land between a seal round's read of a chunk and its rewrite, nor between the re-seal
+ * pass's read of a chunk or bucket and its rewrite (reseal.c), which would bring it back. */
+static void commit_deletes(omega_tsdb_t *db, rocksdb_writebatch_t *wb, char **errptr)
 {
     if (rocksdb_writebatch_count(wb) == 0)
         return;
-    if (cf == STORAGE_CF_RAW)
-        pthread_rwlock_wrlock(&db->heads.seal_lock);
+    pthread_rwlock_wrlock(&db->heads.seal_lock);
     rocksdb_write(db->rdb, db->seal_wopts, wb, errptr);
-    if (cf == STORAGE_CF_RAW)
-        pthread_rwlock_unlock(&db->heads.seal_lock);
+    pthread_rwlock_unlock(&db->heads.seal_lock);
     rocksdb_writebatch_clear(wb);
 }
 
@@ -78,12 +77,12 @@ static int cf_delete_before(omega_tsdb_t *db, int cf, int64_t cutoff, uint64_t *
         rocksdb_writebatch_delete_cf(wb, db->cf[cf], k, klen);
         (*dropped)++;
         if (rocksdb_writebatch_count(wb) >= LIMIT_BATCH)
-            commit_deletes(db, cf, wb, &errptr);
+            commit_deletes(db, wb, &errptr);
     }
     if (!errptr)
         rocksdb_iter_get_error(it, &errptr);
     if (!errptr)
-        commit_deletes(db, cf, wb, &errptr);
+        commit_deletes(db, wb, &errptr);
     rocksdb_iter_destroy(it);
     rocksdb_readoptions_destroy(ro);
     rocksdb_writebatch_destroy(wb);
@@ -263,12 +262,13 @@ int storage_life_start(omega_tsdb_t *db)
     if (pthread_create(&l->thread, NULL, life_thread, db) != 0)
         return -1;
     l->running = 1;
-    return 0;
+    return storage_reseal_start(db);
 }
 
 void storage_life_stop(omega_tsdb_t *db)
 {
     storage_life_t *l = &db->life;
+    storage_reseal_stop(db);
     if (l->ready && l->running) {
         pthread_mutex_lock(&l->lock);
         l->stop = 1;

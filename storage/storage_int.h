@@ -36,6 +36,9 @@
  * default  'D' + id + hour start        -> seal generation (u64 BE) + first appended time
  *                                          (or INT64_MIN: recompute), as raw keys: the
  *                                          hour's rollups need updating
+ * default  "reseal_state"              -> the re-seal pass's target and done versions
+ *                                          (u32 BE each), phase (u8), cursor (u8 length +
+ *                                          key): reseal.c
  * samples  (format 1 only) id + ts      -> double; migrated into chunks on open
  * meta, alerts, audit, events: opaque keys/values of the KV facade.
  * Values of head, raw and h1..mo1 are sealed blobs ("OMB1"..., AAD = their key) for
@@ -270,6 +273,8 @@ struct omega_tsdb {
     _Atomic uint64_t crypt_pending;                       /* lowest sealed head-log record
                                                              not replayed (no cipher yet),
                                                              UINT64_MAX: none (crypt.c) */
+    struct storage_reseal *reseal;                        /* re-seal pass after key
+                                                             rotations (reseal.c), owned */
 };
 
 /* limits.c: the lifecycle thread (start after open, stop before close) and the
@@ -475,6 +480,26 @@ int storage_crypt_head_put(omega_tsdb_t *db, rocksdb_writebatch_t *wb, const cha
  * omega_tsdb_cipher_attach when no cipher is attached yet). */
 int storage_crypt_replay(omega_tsdb_t *db, uint64_t seq, const char *key, size_t klen,
                          const char *v, size_t vlen);
+/* The key version a sealed value names (bytes 4..7, big-endian: tsdb.h), 0 when not sealed. */
+static inline uint32_t storage_crypt_version(const char *v, size_t n)
+{
+    if (n < 8 || !storage_crypt_is_sealed(v, n))
+        return 0;
+    const unsigned char *b = (const unsigned char *)v;
+    return (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
+}
+/* The key version new seals use (the cipher's active call; 0: no cipher, detached, or it
+ * cannot seal or say). */
+uint32_t storage_crypt_active(omega_tsdb_t *db);
+/* Tell the cipher no stored value uses a version below `below` (its release call; 0 when it
+ * has none). */
+int storage_crypt_release(omega_tsdb_t *db, uint32_t below, omega_error_t *err);
+
+/* reseal.c: the re-seal pass's thread, started by storage_life_start and stopped first
+ * thing in storage_life_stop (before RocksDB closes). */
+int storage_reseal_start(omega_tsdb_t *db);
+void storage_reseal_stop(omega_tsdb_t *db);
+
 /* head.c: replay one plain record; OMEGA_ECORRUPT when it does not parse. */
 int storage_head_replay_record(omega_tsdb_t *db, uint64_t seq, const char *p, size_t len);
 

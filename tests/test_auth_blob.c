@@ -2,7 +2,8 @@
 /* Sealed blobs for storage's sensitive series (omega_auth_blob_seal/open) on a real store:
  * round trip, wrong associated data, every kind of tampering, short buffers, encryption off,
  * and old blobs still opening after rotations, re-encryption walks and a restart (their key
- * version is pinned); plus omega_auth_env_take() wiping a secret from the environment. */
+ * version is pinned) until the holder releases them (omega_auth_blob_release); version numbers
+ * are never reused; plus omega_auth_env_take() wiping a secret from the environment. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -248,6 +249,58 @@ static void test_rotation_keeps_old_blobs_open(void **state)
     assert_int_equal(open_blob(f, AAD, v1, len), 0);
 }
 
+static size_t held_versions(fx_t *f)
+{
+    omega_key_status_t st;
+    omega_auth_key_status(f->auth, &st);
+    return st.versions_held;
+}
+
+static void test_release_unpins_and_versions_never_reused(void **state)
+{
+    fx_t *f = *state;
+    unsigned char b1[sizeof(PLAIN) + OMEGA_AUTH_BLOB_OVERHEAD], b2[sizeof(b1)], b3[sizeof(b1)];
+    assert_int_equal(omega_auth_blob_active(f->auth), 1);
+    size_t len = seal(f, AAD, b1);
+    assert_int_equal(omega_auth_key_rotate(f->auth, NULL, NULL), 0);
+    assert_int_equal(omega_auth_blob_active(f->auth), 2);
+    seal(f, AAD, b2);
+    assert_int_equal(omega_auth_key_rotate(f->auth, NULL, NULL), 0);
+    assert_int_equal(omega_auth_key_reencrypt(f->auth, NULL, NULL), 0);
+    assert_int_equal(held_versions(f), 3); /* v1 and v2 pinned */
+    /* The holder re-sealed everything under v3: v1 and v2 are unpinned and retired. */
+    assert_int_equal(omega_auth_blob_release(f->auth, 3, NULL), 0);
+    omega_key_status_t st;
+    omega_auth_key_status(f->auth, &st);
+    assert_int_equal(st.versions_pinned, 0);
+    assert_int_equal(omega_auth_key_reencrypt(f->auth, NULL, NULL), 0);
+    assert_int_equal(held_versions(f), 1);
+    /* Held in memory until the handle goes (a read racing the walk still opens). */
+    assert_int_equal(open_blob(f, AAD, b1, len), 0);
+    /* The current version is never released, whatever the caller says. */
+    seal(f, AAD, b3);
+    assert_int_equal(omega_auth_blob_release(f->auth, 100, NULL), 0);
+    assert_int_equal(omega_auth_key_rotate(f->auth, NULL, NULL), 0);
+    assert_int_equal(omega_auth_key_reencrypt(f->auth, NULL, NULL), 0);
+    assert_int_equal(held_versions(f), 2); /* v3 (pinned) and v4 */
+    auth_open(f, 1, KEY_A);                /* the pins and the retirements persist */
+    assert_int_equal(held_versions(f), 2);
+    assert_int_equal(open_blob(f, AAD, b3, len), 0);
+    assert_int_equal(open_blob(f, AAD, b1, len), OMEGA_EACCES);
+    /* Encryption off, everything released and retired, then on again: a new version
+     * number, never a reused one (a holder's "older than" keeps its meaning). */
+    auth_open(f, 0, KEY_A);
+    assert_int_equal(omega_auth_blob_active(f->auth), 0);
+    assert_int_equal(omega_auth_blob_release(f->auth, UINT32_MAX, NULL), 0);
+    assert_int_equal(omega_auth_key_reencrypt(f->auth, NULL, NULL), 0);
+    assert_int_equal(held_versions(f), 0);
+    auth_open(f, 1, KEY_A);
+    assert_int_equal(omega_auth_blob_active(f->auth), 5);
+    assert_int_equal(omega_auth_blob_active(NULL), 0);
+    omega_error_t err;
+    assert_int_equal(omega_auth_blob_release(NULL, 1, &err), OMEGA_EINVAL);
+}
+
 static void test_other_store_blob_not_held(void **state)
 {
     fx_t *f = *state;
@@ -291,6 +344,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_aad_and_tampering, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation_keeps_old_blobs_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_unpins_and_versions_never_reused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_other_store_blob_not_held, setup, teardown),
         cmocka_unit_test(test_env_take),
     };

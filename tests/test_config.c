@@ -435,6 +435,9 @@ static void test_format_checks(void **state)
          {"2nd 01:00", "3rd 00:00", "11th 00:00", "21st 00:00", "31st 23:59"},
          {"2st 06:00", "32nd 00:00", "0th 00:00", "11st 00:00", "01st 00:00"}},
         {&cfg_check_regex, {"^(a|b)+$"}, {"a("}},
+        {&cfg_check_label_name,
+         {"note", "_comment", "Free_Text_2", "a", "_"},
+         {"", "2nd", "__name__", "__x", "user-name", "note.text", "é", "a b", "a\"b", "<b>"}},
     };
     char msg[256];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -454,6 +457,16 @@ static void test_format_checks(void **state)
     }
     expect_problem("{\"server\": {\"listen\": \"localhost:99999\"}}", "listen", "server.listen",
                    "port must be a number 1-65535");
+    /* free_text_labels entries are label names; the error names the entry and its value */
+    expect_problem("{\"security\": {\"privacy_settings\": {\"free_text_labels\": [\"note\", "
+                   "\"user-name\"]}}}",
+                   "user-name", "security.privacy_settings.free_text_labels[1]",
+                   "\"user-name\" is not a label name: use letters, digits and '_', not starting "
+                   "with a digit");
+    expect_problem("{\"security\": {\"privacy_settings\": {\"free_text_labels\": "
+                   "[\"__name__\"]}}}",
+                   "__name__", "security.privacy_settings.free_text_labels[0]",
+                   "\"__name__\" is not a label name: names starting with \"__\" are reserved");
     expect_problem("{\"reports\": {\"scheduling\": {\"custom_schedule\": \"0 24 * * *\"}}}",
                    "custom_schedule", "reports.scheduling.custom_schedule",
                    "cron field 2 (hour) must be *, numbers 0-23, ranges a-b, lists a,b and "

@@ -12,7 +12,8 @@
  * samples; enable_rbac false makes every session an admin but keeps authentication and the
  * superuser-only routes; enable_encryption false turns sealed secrets back into plain text
  * and refuses rotation; the samples of security.sensitive_metrics series never appear in
- * clear in the data dir and still answer queries. */
+ * clear in the data dir and still answer queries, and a rotation re-seals them in the
+ * background until the old key version is no longer pinned and is retired. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -593,6 +594,80 @@ static void test_sensitive_metric_samples_sealed_on_disk(void **state)
     free(text);
 }
 
+/* The series re-encryption state in a key status answer. */
+static json_t *series_state(json_t *st)
+{
+    json_t *s = json_object_get(st, "series_reencryption");
+    assert_non_null(s);
+    return s;
+}
+
+/* After a rotation the sealed samples (chunks, rollup buckets, head-log records) are
+ * re-sealed in the background: the pass reaches the new version, the old one stops being
+ * pinned and is retired, the values still answer queries (also after a restart with only
+ * the new key in the store) and never appear in clear. Runs on the previous test's data. */
+static void test_rotation_reseals_sensitive_series(void **state)
+{
+    (void)state;
+    char body[2048];
+    size_t len = 0;
+    long long now = (long long)omega_now_ms() - 30000;
+    for (int i = 0; i < 5; i++) /* in the head log (sealed) when the rotation comes */
+        len += (size_t)snprintf(body + len, sizeof(body) - len,
+                                "secret_cost,host=h1 value=1234567.891 %lld\n", now + i * 1000);
+    write_lp(body);
+    json_t *st = NULL;
+    int v = key_version(&st);
+    json_decref(st);
+    json_t *r = NULL;
+    assert_int_equal(call("POST", "/api/v1/security/rotate-key", "{}", &r), 202);
+    assert_non_null(series_state(r));
+    json_decref(r);
+    int done = 0, pinned = -1, held = -1;
+    for (int i = 0; i < 600 && !done; i++) {
+        assert_int_equal(key_version(&st), v + 1);
+        json_t *s = series_state(st);
+        pinned = (int)json_integer_value(json_object_get(st, "versions_pinned"));
+        held = (int)json_integer_value(json_object_get(st, "versions_held"));
+        done = json_integer_value(json_object_get(s, "done_version")) == v + 1 && pinned == 0 &&
+               held == 1 && !json_is_true(json_object_get(st, "reencrypting"));
+        if (done) {
+            assert_string_equal(json_string_value(json_object_get(s, "state")), "idle");
+            assert_true(json_integer_value(json_object_get(s, "resealed")) >= 3);
+            assert_int_equal(json_integer_value(json_object_get(s, "unreadable")), 0);
+            assert_true(json_real_value(json_object_get(s, "progress")) == 1.0);
+            assert_true(json_is_string(json_object_get(s, "finished_at")));
+            assert_true(json_is_null(json_object_get(s, "error")));
+        }
+        json_decref(st);
+        if (!done)
+            usleep(50000);
+    }
+    if (!done)
+        fail_msg("re-encryption did not finish: pinned %d, held %d", pinned, held);
+    assert_int_equal(
+        call("GET", "/api/v1/query?query=count_over_time(secret_cost%5B1h%5D)", NULL, &r), 200);
+    char *text = json_dumps(r, 0);
+    json_decref(r);
+    assert_non_null(strstr(text, "\"25\""));
+    free(text);
+    stop_server();
+    double secret = 1234567.891;
+    char sn[9] = "";
+    memcpy(sn, &secret, 8);
+    assert_int_equal(testutil_dir_contains(S.data, sn), 0);
+    launch_with(sensitive_env); /* the old data key is gone from the store */
+    assert_int_equal(key_version(&st), v + 1);
+    assert_int_equal(json_integer_value(json_object_get(st, "versions_held")), 1);
+    json_decref(st);
+    assert_int_equal(
+        call("GET", "/api/v1/query?query=count_over_time(secret_cost%5B1h%5D)", NULL, &r), 200);
+    text = json_dumps(r, 0);
+    json_decref(r);
+    assert_non_null(strstr(text, "\"25\""));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_rbac_off_keeps_authentication_and_superuser_rights),
         cmocka_unit_test(test_encryption_off_turns_secrets_plain),
         cmocka_unit_test(test_sensitive_metric_samples_sealed_on_disk),
+        cmocka_unit_test(test_rotation_reseals_sensitive_series),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of encryption at rest in storage (storage/crypt.c) with a deterministic test cipher
- * (keyed XOR stream and tag, auth's blob layout; no auth linked): the sample bytes of a
- * sensitive series are absent from every file of the data dir after writes, seal, rollup and
- * close while a normal series' are present; reads, rollups and the integrity check see the
- * right values; a head log sealed before a crash replays at open and when the cipher is
- * attached late; a wrong key or no cipher gives a clear error; old plain data stays readable;
- * bad patterns and arguments are refused. */
+ * (tests/support/cryptest.c: keyed XOR stream and tag in auth's blob layout; no auth linked):
+ * the sample bytes of a sensitive series are absent from every file of the data dir after
+ * writes, seal, rollup and close while a normal series' are present; reads, rollups and the
+ * integrity check see the right values; a head log sealed before a crash replays at open and
+ * when the cipher is attached late; a wrong key or no cipher gives a clear error; old plain
+ * data stays readable; bad patterns and arguments are refused. Re-sealing after key
+ * rotations: test_storage_reseal.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,251 +14,15 @@
 
 #include <cmocka.h>
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cryptest.h"
 #include "omega/tsdb.h"
 #include "testutil.h"
-
-#define OVERHEAD 36 /* magic 4, key id 4, nonce 12, tag 16 */
-#define N_PTS    300
-#define STEP_MS  30000LL
-
-static const double SECRET = 1234567.891;
-static const double NORMAL = 7654321.123;
-
-/* ---- the test cipher ---- */
-
-typedef struct tkey {
-    uint32_t id;   /* key id, stored in the blob like auth's key version */
-    uint64_t seed; /* stream and tag key */
-} tkey_t;
-
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 31;
-    x *= 0x7fb5d329728ea185ull;
-    x ^= x >> 27;
-    x *= 0x81dadef4bc2dd44dull;
-    return x ^ (x >> 33);
-}
-
-static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = mix(h ^ b[i]) + i;
-    return h;
-}
-
-static void tag_of(const tkey_t *k, const void *aad, size_t alen, const unsigned char *ct, size_t n,
-                   unsigned char tag[16])
-{
-    uint64_t h = hash_bytes(hash_bytes(k->seed, aad, alen), ct, n);
-    for (int i = 0; i < 16; i++)
-        tag[i] = (unsigned char)(mix(h + (uint64_t)i) >> 8);
-}
-
-static void xor_stream(const tkey_t *k, const void *aad, size_t alen, const unsigned char *in,
-                       unsigned char *out, size_t n)
-{
-    uint64_t s = hash_bytes(k->seed ^ 0x5a5a, aad, alen);
-    for (size_t i = 0; i < n; i++)
-        out[i] = in[i] ^ (unsigned char)(mix(s + i) >> 16);
-}
-
-static int t_seal(void *ctx, const void *aad, size_t alen, const void *in, size_t n, void *out,
-                  size_t cap, size_t *out_len, omega_error_t *err)
-{
-    const tkey_t *k = ctx;
-    unsigned char *o = out;
-    if (cap < n + OVERHEAD)
-        return omega_error_set(err, OMEGA_EINVAL, "test seal: buffer too small");
-    memcpy(o, "OMB1", 4);
-    o[4] = (unsigned char)(k->id >> 24), o[5] = (unsigned char)(k->id >> 16);
-    o[6] = (unsigned char)(k->id >> 8), o[7] = (unsigned char)k->id;
-    memset(o + 8, 0, 12);
-    xor_stream(k, aad, alen, in, o + 20, n);
-    tag_of(k, aad, alen, o + 20, n, o + 20 + n);
-    *out_len = n + OVERHEAD;
-    return 0;
-}
-
-static int t_open(void *ctx, const void *aad, size_t alen, const void *in, size_t n, void *out,
-                  size_t cap, size_t *out_len, omega_error_t *err)
-{
-    const tkey_t *k = ctx;
-    const unsigned char *b = in;
-    unsigned char tag[16];
-    if (n < OVERHEAD || memcmp(b, "OMB1", 4) != 0)
-        return omega_error_set(err, OMEGA_ECORRUPT, "test open: not a blob");
-    uint32_t id = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
-    if (id != k->id)
-        return omega_error_set(err, OMEGA_EACCES, "test open: key %u is not held", id);
-    if (cap < n - OVERHEAD)
-        return omega_error_set(err, OMEGA_EINVAL, "test open: buffer too small");
-    tag_of(k, aad, alen, b + 20, n - OVERHEAD, tag);
-    if (memcmp(tag, b + n - 16, 16) != 0)
-        return omega_error_set(err, OMEGA_ECORRUPT, "test open: tag mismatch");
-    xor_stream(k, aad, alen, b + 20, out, n - OVERHEAD);
-    *out_len = n - OVERHEAD;
-    return 0;
-}
-
-static tkey_t key1 = {1, 0x1234567890abcdefull};
-static tkey_t key2 = {2, 0x0fedcba987654321ull};
-static const char *const patterns[] = {"secret_.*", "billing_(cost|card)"};
-
-static omega_tsdb_cipher_t cipher_of(tkey_t *k)
-{
-    return (omega_tsdb_cipher_t){k, t_seal, t_open, OVERHEAD};
-}
-
-/* ---- helpers ---- */
-
-typedef struct fixture {
-    char *dir;  /* temp data dir */
-    int64_t t0; /* first sample time (a whole hour, two hours ago) */
-} fixture_t;
-
-static int setup(void **state)
-{
-    fixture_t *f = calloc(1, sizeof(*f));
-    f->dir = testutil_mkdtemp("storage-crypt");
-    f->t0 = (omega_now_ms() / 3600000 - 3) * 3600000;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    testutil_rmtree(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
-
-static omega_tsdb_t *open_db(const fixture_t *f, tkey_t *k, int sensitive, omega_error_t *err)
-{
-    omega_tsdb_options_t o;
-    omega_tsdb_options_init(&o);
-    o.data_dir = f->dir;
-    o.sync_writes = 0;
-    o.compression = 0; /* so the control value's bytes are visible in the files */
-    o.out_of_order_window_ms = 0;
-    o.raw_retention_ms = 0;
-    o.chunk_max_samples = 64;
-    if (k)
-        o.cipher = cipher_of(k);
-    if (sensitive) {
-        o.sensitive_metrics = patterns;
-        o.n_sensitive_metrics = 2;
-    }
-    return omega_tsdb_open(&o, err);
-}
-
-/* The 8 bytes of v as a needle (the test values have no zero byte). */
-static void needle_of(double v, char out[9])
-{
-    memcpy(out, &v, 8);
-    out[8] = '\0';
-    assert_int_equal(strlen(out), 8);
-}
-
-static void write_pts(omega_tsdb_t *db, const char *name, double v, int64_t t0, int n)
-{
-    omega_label_t l = {"host", "a"};
-    omega_point_t *p = calloc((size_t)n, sizeof(*p));
-    for (int i = 0; i < n; i++)
-        p[i] = (omega_point_t){name, &l, 1, t0 + i * STEP_MS, v};
-    omega_error_t err;
-    assert_int_equal(omega_tsdb_write(db, p, (size_t)n, &err), 0);
-    free(p);
-}
-
-typedef struct got {
-    size_t n;     /* samples */
-    double first; /* first value */
-    int all_same; /* every value equals first */
-} got_t;
-
-static int got_cb(void *ctx, const omega_series_t *s, const omega_sample_t *v, size_t n)
-{
-    got_t *g = ctx;
-    (void)s;
-    for (size_t i = 0; i < n; i++) {
-        if (g->n == 0) {
-            g->first = v[i].value;
-            g->all_same = 1;
-        } else if (v[i].value != g->first) {
-            g->all_same = 0;
-        }
-        g->n++;
-    }
-    return 0;
-}
-
-static int read_metric(omega_tsdb_t *db, const char *name, got_t *g, omega_error_t *err)
-{
-    omega_matcher_t m = {"__name__", name, OMEGA_MATCH_EQ};
-    memset(g, 0, sizeof(*g));
-    return omega_tsdb_select(db, &m, 1, 0, INT64_MAX, got_cb, g, err);
-}
-
-typedef struct tiers {
-    uint64_t count; /* samples over every bucket */
-    double min, max, sum;
-    size_t buckets;
-} tiers_t;
-
-static int tier_cb(void *ctx, const omega_series_t *s, const omega_tsdb_bucket_t *b, size_t n)
-{
-    tiers_t *t = ctx;
-    (void)s;
-    for (size_t i = 0; i < n; i++) {
-        t->min = t->buckets == 0 || b[i].min < t->min ? b[i].min : t->min;
-        t->max = t->buckets == 0 || b[i].max > t->max ? b[i].max : t->max;
-        t->sum += b[i].sum;
-        t->count += b[i].count;
-        t->buckets++;
-    }
-    return 0;
-}
-
-static int read_tier(omega_tsdb_t *db, omega_tsdb_tier_t tier, const char *name, tiers_t *t,
-                     omega_error_t *err)
-{
-    omega_matcher_t m = {"__name__", name, OMEGA_MATCH_EQ};
-    memset(t, 0, sizeof(*t));
-    return omega_tsdb_select_tier(db, tier, &m, 1, 0, INT64_MAX, tier_cb, t, err);
-}
-
-static void expect_values(omega_tsdb_t *db, const char *name, double v, size_t n)
-{
-    got_t g;
-    omega_error_t err;
-    assert_int_equal(read_metric(db, name, &g, &err), 0);
-    assert_int_equal(g.n, n);
-    assert_true(g.all_same);
-    assert_true(g.first == v);
-}
-
-static void expect_tiers(omega_tsdb_t *db, const char *name, double v, size_t n)
-{
-    omega_error_t err;
-    for (int tier = OMEGA_TSDB_TIER_H1; tier <= OMEGA_TSDB_TIER_MO1; tier++) {
-        tiers_t t;
-        assert_int_equal(read_tier(db, (omega_tsdb_tier_t)tier, name, &t, &err), 0);
-        assert_int_equal(t.count, n);
-        assert_true(t.min == v && t.max == v);
-        assert_true(fabs(t.sum - v * (double)n) <= 1e-9 * v * (double)n);
-    }
-}
 
 /* Write both metrics, seal, roll up, close: the common start of most tests. */
 static void fill(const fixture_t *f)
@@ -453,14 +218,13 @@ static void test_bad_arguments(void **state)
     omega_tsdb_t *db = omega_tsdb_open(&o, &err);
     assert_non_null(db);
     assert_int_equal(omega_tsdb_cipher_attach(db, NULL, NULL, 0, &err), OMEGA_EINVAL);
-    omega_tsdb_cipher_t c = {&key1, NULL, t_open, OVERHEAD};
+    omega_tsdb_cipher_t c = {.ctx = &key1, .open = t_open, .overhead = OVERHEAD};
     assert_int_equal(omega_tsdb_cipher_attach(db, &c, patterns, 2, &err), OMEGA_EINVAL);
     assert_int_equal(omega_tsdb_cipher_attach(NULL, &c, NULL, 0, &err), OMEGA_EINVAL);
     omega_tsdb_cipher_detach(db); /* no cipher: nothing happens */
     omega_tsdb_cipher_detach(NULL);
     omega_tsdb_close(db);
 }
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {

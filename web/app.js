@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Dashboard entry point: login/logout, the header (role, navigation, theme), and the hash
 // router that starts and stops one view controller at a time (#/live, #/history, #/compare,
-// #/dashboards[/<id>], #/alerts[/<tab>], #/kiosk, #/admin[/<tab>]); views other than the live
+// #/dashboards[/<id>], #/alerts[/<tab>], #/kiosk, #/admin[/<tab>], #/reports); views other than the live
 // page load their module on first use. Returns to login when the token expires or the
 // server rejects it. Exposes read-only test hooks window.__omegaLive and window.__omega.
 
 import { setUnauthorizedHandler } from './js/api.js';
 import { Dashboard } from './js/dashboard.js';
-import { canEditRole, isAdminRole, Router } from './js/router.js';
+import { canEditRole, canExportRole, isAdminRole, Router } from './js/router.js';
 import { currentSession, login, logout, LoginError, msUntilExpiry, msUntilRefresh, refresh } from './js/session.js';
 import { initTheme } from './js/theme.js';
 
@@ -16,8 +16,9 @@ const WINDOW_KEY = 'omega.window.min';
 const WINDOWS_MIN = [1, 5, 15, 60];
 const SECTIONS = {
   live: 'live-view', history: 'history-view', compare: 'compare-view', dashboards: 'dashboards-view', alerts: 'alerts-view', admin: 'admin-view',
+  reports: 'reports-view',
 };
-const ROUTES = { live: {}, history: {}, compare: {}, dashboards: {}, alerts: {}, kiosk: {}, admin: { admin: true } };
+const ROUTES = { live: {}, history: {}, compare: {}, dashboards: {}, alerts: {}, kiosk: {}, admin: { admin: true }, reports: { export: true } };
 
 // The live page's code is imported above; every other view's module loads on first use (and
 // is warmed in idle time after start), so the live page's first paint waits for none of it.
@@ -28,6 +29,7 @@ const VIEW_MODULES = {
   kiosk: () => withZoom(() => import('./js/kiosk.js')),
   alerts: () => import('./js/alerts.js'),
   admin: () => import('./js/admin.js'),
+  reports: () => import('./js/reports.js'),
 };
 const ZOOM_SCRIPTS = ['vendor/hammer.min.js', 'vendor/chartjs-plugin-zoom.min.js'];
 let zoomReady = null;
@@ -166,6 +168,7 @@ function showRole(session) {
   $('role').textContent = `${session.username ?? ''} · ${session.role ?? 'unknown role'}`;
   $('role').hidden = false;
   for (const a of $('nav').querySelectorAll('[data-admin]')) a.hidden = !isAdminRole(session.role);
+  for (const a of $('nav').querySelectorAll('[data-export]')) a.hidden = !canExportRole(session.role);
 }
 
 const token = () => currentSession()?.token ?? null;
@@ -246,6 +249,9 @@ function startView(route, mod) {
     case 'admin':
       ctl = new mod.AdminView({ role: role(), tab: route.arg });
       break;
+    case 'reports':
+      ctl = new mod.ReportsView({ onAuthFailed });
+      break;
     default:
       return;
   }
@@ -270,7 +276,8 @@ function warmViews() {
 function showDenied(name) {
   stopView();
   markNav('');
-  $('denied-text').textContent = `The ${name} page needs the admin role; you are signed in as ${role() ?? 'an unknown role'}.`;
+  const needs = name === 'reports' ? 'the analyst, admin or superuser role' : 'the admin role';
+  $('denied-text').textContent = `The ${name} page needs ${needs}; you are signed in as ${role() ?? 'an unknown role'}.`;
   $('denied-view').hidden = false;
 }
 

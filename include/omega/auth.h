@@ -538,8 +538,8 @@ void omega_auth_key_status(omega_auth_t *a, omega_key_status_t *out);
  * with aad[0..aad_len) authenticated but not stored (e.g. the series id: a blob moved to
  * another series does not open). The blob (n + OMEGA_AUTH_BLOB_OVERHEAD bytes, *out_len) goes
  * to out (out_cap bytes, caller-owned); it names its key version, so it opens after any
- * number of rotations: a version that sealed a blob is pinned (never retired by
- * re-encryption walks, across restarts). auth is an omega_auth_t * (void * so storage can
+ * number of rotations: a version that sealed a blob is pinned (not retired by
+ * re-encryption walks, across restarts) until omega_auth_blob_release() frees it. auth is an omega_auth_t * (void * so storage can
  * hold it as a callback context without linking auth). Returns 0, OMEGA_EINVAL (missing
  * argument, out_cap too small, or encryption at rest off: no data key), OMEGA_E2BIG (n over
  * 64 MiB) or OMEGA_EIO (cannot record the pin, cipher failure). Any thread. */
@@ -558,6 +558,17 @@ int omega_auth_blob_open(void *auth, const void *aad, size_t aad_len, const void
 /* The data key version a blob names, or 0 when blob[0..n) is not a sealed blob (too short or
  * no magic). Lets a caller find blobs sealed under an older key. Pure. */
 uint32_t omega_auth_blob_version(const void *blob, size_t n);
+
+/* The data key version omega_auth_blob_seal() uses now, 0 when encryption at rest is off
+ * (storage's cipher "active" call: a re-seal pass follows each new version). auth is an
+ * omega_auth_t *. Any thread. */
+uint32_t omega_auth_blob_active(void *auth);
+
+/* The blob holder (storage) re-sealed every blob it keeps under a version >= below: versions
+ * under below stop being pinned (their "auth/blobkey/<v>" records are deleted) and the
+ * keeper's next walk retires them once no secret uses them either. The current version is
+ * never released. Returns 0, OMEGA_EINVAL (NULL auth) or OMEGA_EIO. Any thread. */
+int omega_auth_blob_release(void *auth, uint32_t below, omega_error_t *err);
 
 /* Take a secret out of the environment: returns a malloc'd copy of environment variable
  * name's value (NULL when it is unset or empty; the caller wipes it and frees it with

@@ -37,6 +37,13 @@ typedef struct omega_tsdb_cipher {
     omega_tsdb_cipher_fn seal; /* plain -> sealed (n + overhead bytes, starting "OMB1") */
     omega_tsdb_cipher_fn open; /* sealed -> plain */
     size_t overhead;           /* bytes seal adds (auth: OMEGA_AUTH_BLOB_OVERHEAD) */
+    uint32_t (*active)(void *ctx); /* key version seal uses now, 0 = none; may be NULL (no
+                                      re-sealing after rotations). Sealed values carry
+                                      their version in bytes 4..7, big-endian (auth's
+                                      blob layout) */
+    int (*release)(void *ctx, uint32_t below, omega_error_t *err); /* no value in the
+                                      store is sealed under a version below `below` any
+                                      more (the re-seal pass finished); may be NULL */
 } omega_tsdb_cipher_t;
 
 /* Open-time options; start from omega_tsdb_options_init(). */
@@ -72,6 +79,9 @@ typedef struct omega_tsdb_options {
                                        sealed with cipher (borrowed during open; needs
                                        cipher.seal) */
     size_t n_sensitive_metrics;           /* entries in sensitive_metrics */
+    int reseal_manual;                    /* 1: no background re-seal pass after key
+                                             rotations, only omega_tsdb_reseal_run (tests
+                                             and tools); 0 (default): background */
 } omega_tsdb_options_t;
 
 /* Fill o with defaults: data_dir "data", 24 h retention, 1 h out-of-order window,
@@ -97,6 +107,48 @@ int omega_tsdb_cipher_attach(omega_tsdb_t *db, const omega_tsdb_cipher_t *cipher
  * makes sealed values unreadable (OMEGA_EACCES) for the rest of the handle's life. Accepts
  * NULL and a store without a cipher. Thread-safe. */
 void omega_tsdb_cipher_detach(omega_tsdb_t *db);
+
+/* ---- Re-sealing after key rotations (docs/storage.md "Key rotation") ----
+ * When the cipher's active version moves past the last one every sealed value was brought
+ * to, a background pass walks the head log, raw chunks and rollup tiers and re-seals each
+ * value sealed under an older version with the active one, a bounded batch at a time (one
+ * RocksDB write batch, with the pass's position, so a crash leaves every value readable
+ * under either version and the pass resumes where it stopped), paced to about a tenth of a
+ * core. When a pass ends with every value opened, cipher.release(active) lets the cipher
+ * drop the older versions. */
+
+/* Progress of the re-seal pass. */
+typedef struct omega_tsdb_reseal_status {
+    int pending;              /* a pass is under way or about to start */
+    uint32_t target_version;  /* version the current (or last) pass re-seals to; 0 = none */
+    uint32_t done_version;    /* every sealed value is under this version or a newer one
+                                 (0 = no pass has finished yet) */
+    double progress;          /* 0..1 through the current pass (1 when none is pending) */
+    uint64_t examined;        /* sealed values the current (or last) pass looked at */
+    uint64_t resealed;        /* values it re-sealed */
+    uint64_t unreadable;      /* values it could not open (left as they are; the older
+                                 versions then stay with the cipher) */
+    uint64_t resealed_total;  /* values re-sealed since open */
+    int64_t started_ms;       /* Unix ms the current (or last) pass started, 0 = never */
+    int64_t finished_ms;      /* Unix ms it finished, 0 = not yet */
+    char error[192];          /* why the last pass stopped short, "" = it did not */
+} omega_tsdb_reseal_status_t;
+
+/* Fill *out (all zero for NULL db). Thread-safe. */
+void omega_tsdb_reseal_status(omega_tsdb_t *db, omega_tsdb_reseal_status_t *out);
+
+/* Wake the background pass now (after a rotation; it also looks every few seconds), and
+ * retry a pass that stopped short on values it could not open. Accepts NULL. Thread-safe,
+ * never blocks. */
+void omega_tsdb_reseal_kick(omega_tsdb_t *db);
+
+/* Run up to max_batches batches of the pass in the calling thread, without pacing
+ * (0 = until done; maintenance and tests). Returns 0 when no pass is pending any more (one
+ * that stopped short on values it could not open counts as ended: status.unreadable and
+ * status.error say so), OMEGA_EAGAIN when batches remain, OMEGA_EINVAL (NULL db), or
+ * OMEGA_EIO/the cipher's error (the batch is redone next time). Serialised with the
+ * background pass batch by batch. Blocking. */
+int omega_tsdb_reseal_run(omega_tsdb_t *db, size_t max_batches, omega_error_t *err);
 
 /* Flush memtables and close. Accepts NULL. The handle is dead afterwards. */
 void omega_tsdb_close(omega_tsdb_t *db);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Browser test of the admin view's Security tab against the real server: a superuser rotates
 // the data key (the API reports the new version and the page follows the background
-// re-encryption until it settles), erases a selector's series after a preview and a confirm
+// re-encryption of secrets and of encrypted series data until it settles), erases a selector's series after a preview and a confirm
 // step (Cancel erases nothing; the per-tier counts are shown; the API no longer lists them),
 // records and withdraws consent; markup and SQL in label values and in the selector field
 // render as inert text; an admin sees only the consent part (the API refuses it the rest) and
@@ -55,6 +55,10 @@ await run('security', 200_000, async (s) => {
     await until(async () => (await page.locator('#sec-progress').getAttribute('data-state')) === 'resolved', 30000,
       async () => `re-encryption did not settle: ${await text('#sec-progress')}`);
     assert((await keys()).versions_held === 1, 'old key versions still held');
+    // The encrypted series' re-seal pass reached the new version too, and the page says so.
+    assert((await keys()).series_reencryption.done_version === before + 1, 'series data not re-sealed to the new version');
+    assert(await page.locator('#sec-series-progress').getAttribute('data-state') === 'resolved', 'series re-encryption not shown as settled');
+    assert((await text('#sec-series-progress')).includes(`v${before + 1}`), `series re-encryption shows: ${await text('#sec-series-progress')}`);
     const audit = await apiCall(su.token, 'GET', '/api/v1/audit?event=security.rotate_key');
     assert(audit.body.items.some((a) => a.actor === USER && a.outcome === 'success'), 'rotation not audited');
     await s.shot('security-keys');

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // Hash router: "#/<view>[/<arg>][?k=v...]" -> {view, arg, params}. Routes flagged admin
-// are refused (and their nav links hidden) unless the session's role is admin or superuser.
+// are refused (and their nav links hidden) unless the session's role is admin or superuser;
+// routes flagged export likewise unless it is analyst, admin or superuser.
 // The "?kiosk=1" flag of the page URL is honoured as "#/kiosk".
 
 const ADMIN_ROLES = new Set(['admin', 'superuser']);
 const EDIT_ROLES = new Set(['developer', 'analyst', 'admin', 'superuser']);
+const EXPORT_ROLES = new Set(['analyst', 'admin', 'superuser']);
 
 /** May this role open admin views? */
 export const isAdminRole = (role) => ADMIN_ROLES.has(role);
 /** May this role save shared dashboards? (API.md: developer, analyst, admin, superuser) */
 export const canEditRole = (role) => EDIT_ROLES.has(role);
+/** May this role export reports? (API.md: analyst, admin, superuser) */
+export const canExportRole = (role) => EXPORT_ROLES.has(role);
 
 /** Parse a location hash. Unknown or empty hashes give view ''. */
 export function parseHash(hash) {
@@ -63,7 +67,7 @@ export class Router {
       this.o.show({ view: this.o.fallback, arg: '', params: new URLSearchParams() });
       return;
     }
-    if (def.admin && !isAdminRole(this.o.role())) {
+    if ((def.admin && !isAdminRole(this.o.role())) || (def.export && !canExportRole(this.o.role()))) {
       this.o.denied(route.view);
       return;
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Security tab of the admin view: the encryption key hierarchy and on-demand rotation with
-// its background re-encryption (GET /api/v1/security/keys, POST /api/v1/security/rotate-key),
+// its background re-encryption of secrets and of encrypted series data, with progress (GET
+// /api/v1/security/keys, POST /api/v1/security/rotate-key),
 // the right to erasure with a preview-then-confirm step (GET /api/v1/series, POST
 // /api/v1/admin/erase) and the consent record for per-user process data (GET|POST
 // /api/v1/admin/consent). Keys and erasure are superuser-only, consent admin (API.md); the
@@ -18,6 +19,22 @@ function seriesText(labels) {
   const { __name__: name = '', ...rest } = labels || {};
   const inner = Object.entries(rest).map(([k, v]) => `${k}=${JSON.stringify(String(v))}`).join(', ');
   return `${name}{${inner}}`;
+}
+
+/** State of the re-seal pass over encrypted series data: pending, resolved or error. */
+function seriesState(r) {
+  if (!r) return 'resolved';
+  return r.state === 'running' ? 'pending' : r.state === 'stalled' ? 'error' : 'resolved';
+}
+
+/** One line on the re-seal pass over encrypted series data (chunks, rollups, head log). */
+function resealText(r) {
+  if (!r) return '—';
+  if (r.state === 'running') {
+    return `re-sealing to key v${r.target_version}: ${Math.floor(r.progress * 100)}% (${r.resealed} of ${r.examined} value(s) so far)`;
+  }
+  if (r.state === 'stalled') return `stopped short: ${r.error}`;
+  return r.done_version ? `all under key v${r.done_version} or newer${r.finished_at ? ` (last pass ${fmtTime(r.finished_at)}: ${r.resealed} value(s) re-sealed)` : ''}` : 'no pass yet';
 }
 
 /** A two-column table of [label, value] rows. */
@@ -41,7 +58,7 @@ export class SecurityPanel {
     const status = (id) => el('p', { id, class: 'status-line', role: 'status', 'aria-live': 'polite' });
     const keys = el('section', { id: 'sec-keys', 'aria-labelledby': 'sec-keys-title' },
       el('h4', { id: 'sec-keys-title', class: 'h-small', text: 'Encryption at rest' }),
-      el('p', { class: 'muted', text: 'Secrets are sealed with the active data key (AES-256-GCM); a rotation makes a new key and re-encrypts every sealed value in the background. Old key versions are kept until nothing uses them.' }),
+      el('p', { class: 'muted', text: 'Secrets and the samples of sensitive series are sealed with the active data key (AES-256-GCM); a rotation makes a new key and re-encrypts every sealed value in the background. Old key versions are kept until nothing uses them.' }),
       el('div', { id: 'sec-keys-table', class: 'table-wrap' }),
       el('button', { id: 'sec-rotate', type: 'button', class: 'btn', text: 'Rotate data key now', on: { click: () => this.rotate() } }),
       status('sec-keys-status'));
@@ -109,6 +126,7 @@ export class SecurityPanel {
       ['Rotation interval', st.rotation_interval || 'on demand only'],
       ['Next rotation', st.next_rotation_at ? fmtTime(st.next_rotation_at) : '—'],
       ['Re-encryption', el('span', { id: 'sec-progress', 'data-state': busy ? 'pending' : 'resolved', class: 'state', text: progress })],
+      ['Encrypted series', el('span', { id: 'sec-series-progress', 'data-state': seriesState(st.series_reencryption), class: 'state', text: resealText(st.series_reencryption) })],
     ]));
     this.$('sec-rotate').disabled = !st.enabled;
     if (busy && st.enabled) this.timer = setTimeout(() => this.loadKeys(), POLL_MS);
