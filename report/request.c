@@ -210,7 +210,7 @@ static int check_fields(json_t *root, omega_error_t *err)
 static int parse_fields(json_t *root, const omega_config_t *cfg, int64_t now_ms,
                         omega_report_request_t *r, omega_error_t *err)
 {
-    int k, rc;
+    int k = 0, rc;
     json_t *type = json_object_get(root, "type"), *from = json_object_get(root, "from");
     json_t *to = json_object_get(root, "to"), *sec = json_object_get(root, "sections");
     json_t *fmt = json_object_get(root, "format"), *async = json_object_get(root, "async");

@@ -224,7 +224,7 @@ static void publish(omega_tsdb_t *db, storage_reseal_t *r, const char *error)
     };
     st.progress = st.pending ? (r->phase + phase_fraction(db, r)) / PHASES : 1.0;
     if (error)
-        snprintf(st.error, sizeof(st.error), "%s", error);
+        snprintf(st.error, sizeof(st.error), "%.*s", (int)sizeof(st.error) - 1, error);
     else if (r->stalled && r->stalled == r->target)
         snprintf(st.error, sizeof(st.error),
                  "%llu sealed value(s) could not be opened; key versions below v%u stay in use",

@@ -38,7 +38,7 @@ static char *const server_env[] = {"OMEGA_ADMIN_PASSWORD=" ADMIN_PW,
 /* POST /api/v1/reports with body as hdr (NULL: the admin session); response in *r. */
 static void post_report(const char *hdr, const char *body, size_t len, httpc_resp_t *r)
 {
-    char h[1400];
+    char h[4900];
     snprintf(h, sizeof(h), "%sContent-Type: application/json\r\n", hdr ? hdr : S.auth);
     assert_int_equal(httpc_request(S.port, "POST", "/api/v1/reports", h, body, len, r), 0);
 }
@@ -46,7 +46,7 @@ static void post_report(const char *hdr, const char *body, size_t len, httpc_res
 static int call(const char *method, const char *path, const char *body, json_t **out)
 {
     httpc_resp_t r;
-    char h[1400];
+    char h[4900];
     snprintf(h, sizeof(h), "%sContent-Type: application/json\r\n", S.auth);
     if (httpc_request(S.port, method, path, h, body, body ? strlen(body) : 0, &r) != 0)
         return -1;
@@ -291,7 +291,7 @@ static void test_bad_input(void **state)
     srvtest_assert_error(&r, 413, "too_large");
     httpc_resp_free(&r);
     /* other methods */
-    char h[1400];
+    char h[4900];
     snprintf(h, sizeof(h), "%s", role_auth[2]);
     assert_int_equal(httpc_request(S.port, "GET", "/api/v1/reports", h, NULL, 0, &r), 0);
     srvtest_assert_error(&r, 405, "method_not_allowed");
@@ -358,7 +358,7 @@ static void test_async_report(void **state)
 static void test_schedules_api(void **state)
 {
     httpc_resp_t r;
-    char h[1400];
+    char h[4900];
     snprintf(h, sizeof(h), "%sContent-Type: application/json\r\n", role_auth[2]);
     const char *body = "{\"name\":\"team <b>weekly</b>\",\"type\":\"weekly\","
                        "\"at\":\"friday 17:00\",\"formats\":[\"pdf\"]}";
