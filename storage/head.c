@@ -469,21 +469,38 @@ int storage_heads_load(omega_tsdb_t *db, omega_error_t *err)
     return rc;
 }
 
+/* Bytes of the head log's live SST files into *out; non-zero when RocksDB cannot say. */
+static int head_log_size(omega_tsdb_t *db, uint64_t *out)
+{
+    return rocksdb_property_int_cf(db->rdb, db->cf[STORAGE_CF_HEAD],
+                                   "rocksdb.live-sst-files-size", out);
+}
+
 void storage_head_log_upkeep(omega_tsdb_t *db)
 {
     uint64_t sst = 0;
-    if (rocksdb_property_int_cf(db->rdb, db->cf[STORAGE_CF_HEAD], "rocksdb.live-sst-files-size",
-                                &sst) != 0)
+    if (head_log_size(db, &sst) != 0)
         return;
     /* A record costs about 12 bytes per sample. Sealed records are range-deleted below the
      * log's floor, the oldest record a head still needs, so one slow series (a sample every
      * few seconds takes many minutes to fill a chunk) pins every record written since. When
-     * the log's files outgrow the heads fourfold (and 64 MiB), seal every head, which lifts
+     * the log's files pass 64 MiB and mostly hold sealed records, seal every head, which lifts
      * the floor to the end, then compact: the files go. Chunks sealed early are smaller,
      * never wrong. */
     uint64_t live = (uint64_t)atomic_load(&db->heads.head_samples) * 12;
-    if (sst < (64u << 20) || sst < 4 * live)
+    /* Reclaimable: the log outgrew the heads fourfold, or holds 48 MiB more than they do
+     * (after a burst the heads alone can be 30 MB, and fourfold that was never reached:
+     * the store then kept a 170 MB log until its heads filled or aged out). */
+    if (sst < (64u << 20) || (sst < 4 * live && (live >= sst || sst - live < (48u << 20)))) {
+        /* Below that, sealed records are range-deleted but stay in the files until a
+         * compaction; after a burst followed by a quiet store none may come for hours.
+         * Compact once the log has doubled since the last upkeep (and passed 16 MiB). */
+        if (sst >= (16u << 20) && sst >= 2 * db->heads.upkeep_sst) {
+            rocksdb_compact_range_cf(db->rdb, db->cf[STORAGE_CF_HEAD], NULL, 0, NULL, 0);
+            head_log_size(db, &db->heads.upkeep_sst);
+        }
         return;
+    }
     omega_error_t err;
     if (storage_heads_seal(db, 1, &err) != 0) {
         omega_log_warn("storage: sealing heads to shrink the head log failed: %s", err.message);
@@ -491,4 +508,5 @@ void storage_head_log_upkeep(omega_tsdb_t *db)
     }
     storage_flush_all(db); /* memtables out, so the WAL files they pinned can go too */
     rocksdb_compact_range_cf(db->rdb, db->cf[STORAGE_CF_HEAD], NULL, 0, NULL, 0);
+    head_log_size(db, &db->heads.upkeep_sst);
 }

@@ -195,6 +195,8 @@ typedef struct storage_heads {
     _Atomic uint64_t next_seq;        /* next head-log record number */
     _Atomic int64_t last_age_scan_ms; /* monotonic ms of the last scan for old heads */
     _Atomic uint64_t head_samples;    /* samples in memory heads */
+    uint64_t upkeep_sst;              /* head-log SST bytes after the last upkeep compaction
+                                         (the life thread's alone) */
     _Atomic uint64_t chunks_written;  /* chunks put by seal rounds since open */
     _Atomic uint64_t chunk_epoch;     /* raw CF commits (seal, erase): bumped after each */
     uint64_t seal_gen;                /* seal rounds since open (rollup mark values) */
