@@ -13,12 +13,12 @@
 
 #include "omega/auth.h"
 #include "omega/tsdb.h"
+#include "authtest.h"
 #include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define KEY_A "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define KEY_B "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
@@ -203,18 +203,6 @@ static void test_bad_arguments(void **state)
         OMEGA_EINVAL);
 }
 
-/* The key status once no walk is running (the keeper may start a redundant one right after
- * a synchronous walk returns); bounded to 10 s. */
-static void settled_status(omega_auth_t *a, omega_key_status_t *st)
-{
-    for (int i = 0; i < 1000; i++) {
-        omega_auth_key_status(a, st);
-        if (!st->reencrypting)
-            return;
-        usleep(10000);
-    }
-}
-
 static void test_rotation_keeps_old_blobs_open(void **state)
 {
     fx_t *f = *state;
@@ -229,7 +217,7 @@ static void test_rotation_keeps_old_blobs_open(void **state)
     /* The walk re-seals the secrets and retires what it can: v1 stays, pinned by the blob. */
     assert_int_equal(omega_auth_key_reencrypt(f->auth, NULL, NULL), 0);
     omega_key_status_t st;
-    settled_status(f->auth, &st);
+    authtest_key_status_settled(f->auth, &st);
     assert_int_equal(st.current_version, 2);
     assert_int_equal(st.versions_held, 2);
     assert_int_equal(st.versions_pinned, 1);

@@ -13,6 +13,7 @@
 
 #include "omega/auth.h"
 #include "omega/tsdb.h"
+#include "authtest.h"
 #include "testutil.h"
 
 #include <dirent.h>
@@ -289,19 +290,6 @@ static int audit_count(fx_t *f, const char *action)
     return n;
 }
 
-
-/* The key status once no walk is running (the keeper may start a redundant one right after
- * a synchronous walk returns); bounded to 10 s. */
-static void settled_status(omega_auth_t *a, omega_key_status_t *st)
-{
-    for (int i = 0; i < 1000; i++) {
-        omega_auth_key_status(a, st);
-        if (!st->reencrypting)
-            return;
-        usleep(10000);
-    }
-}
-
 static void test_rotation_reencrypts_and_retires(void **state)
 {
     fx_t *f = *state;
@@ -328,7 +316,7 @@ static void test_rotation_reencrypts_and_retires(void **state)
     free(r3);
     /* Finish the walk here (it waits for a background one). */
     assert_int_equal(omega_auth_key_reencrypt(f->auth, NULL, NULL), 0);
-    settled_status(f->auth, &st);
+    authtest_key_status_settled(f->auth, &st);
     assert_int_equal(st.current_version, 2);
     assert_int_equal(st.versions_held, 1);
     assert_int_equal(st.reencrypting, 0);

@@ -25,19 +25,14 @@
 #include "omega/auth.h"
 #include "omega/report.h"
 #include "omega/tsdb.h"
+#include "reporttest.h"
 #include "testutil.h"
 
 #define MIN  (60 * 1000LL)
 #define HOUR (60 * MIN)
 #define DAY  (24 * HOUR)
 
-typedef struct fixture {
-    char *dir;
-    omega_tsdb_t *db;
-    omega_alert_engine_t *alerts;
-    omega_analytics_t *ana;
-    int64_t t0; /* start of the data window (2 h of data) */
-} fixture_t;
+typedef reporttest_t fixture_t; /* t0: start of the data window (2 h of data) */
 
 static fixture_t F;
 
@@ -100,64 +95,30 @@ static void write_alerts(void)
     }
 }
 
-static void job(const char *id, const char *body, int64_t start, int64_t end, const char *status)
-{
-    char end_body[64];
-    snprintf(end_body, sizeof(end_body), "{\"status\":\"%s\"}", status);
-    assert_int_equal(omega_analytics_op_start(F.ana, id, body, strlen(body), start, NULL, NULL), 0);
-    assert_int_equal(omega_analytics_op_end(F.ana, id, end_body, strlen(end_body), end, NULL, NULL),
-                     0);
-}
-
 static void write_jobs(void)
 {
-    job("4111111111111111", "{\"kind\":\"compile\",\"labels\":{\"src\":\"/home/carol/x.c\"}}",
-        F.t0 + 5 * MIN, F.t0 + 8 * MIN, "failed");
+    reporttest_job(&F, "4111111111111111",
+                   "{\"kind\":\"compile\",\"labels\":{\"src\":\"/home/carol/x.c\"}}",
+                   F.t0 + 5 * MIN, F.t0 + 8 * MIN, "failed");
     for (int k = 0; k < 9; k++) {
         char id[32];
         snprintf(id, sizeof(id), "build-%d", k);
-        job(id, "{\"kind\":\"compile\"}", F.t0 + 20 * MIN + k * MIN,
-            F.t0 + 20 * MIN + k * MIN + (k + 1) * 1000, "ok");
+        reporttest_job(&F, id, "{\"kind\":\"compile\"}", F.t0 + 20 * MIN + k * MIN,
+                       F.t0 + 20 * MIN + k * MIN + (k + 1) * 1000, "ok");
     }
-    job("evil", "{\"kind\":\"=HYPERLINK(\\\"http://x\\\")\"}", F.t0 + 30 * MIN, F.t0 + 31 * MIN,
-        "ok");
+    reporttest_job(&F, "evil", "{\"kind\":\"=HYPERLINK(\\\"http://x\\\")\"}", F.t0 + 30 * MIN,
+                   F.t0 + 31 * MIN, "ok");
 }
 
 static int setup(void **state)
 {
-    omega_log_set_level(OMEGA_LOG_ERROR);
-    setenv("TZ", "UTC", 1);
-    tzset();
-    memset(&F, 0, sizeof(F));
-    F.dir = testutil_mkdtemp("report");
-    omega_tsdb_options_t so;
-    omega_tsdb_options_init(&so);
-    so.data_dir = F.dir;
-    so.sync_writes = 0;
-    so.out_of_order_window_ms = 0;
-    so.raw_retention_ms = 0;
-    F.db = omega_tsdb_open(&so, NULL);
-    assert_non_null(F.db);
-    omega_alert_options_t ao;
-    omega_alert_options_init(&ao);
-    F.alerts = omega_alert_create(F.db, &ao, NULL);
-    assert_non_null(F.alerts);
-    omega_analytics_options_t an;
-    omega_analytics_options_init(&an);
-    an.history_retention_ms = 0;
-    F.ana = omega_analytics_create(F.db, &an, NULL);
-    assert_non_null(F.ana);
-    F.t0 = omega_now_ms() / HOUR * HOUR - 4 * HOUR;
+    reporttest_open(&F, "report");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    omega_analytics_destroy(F.ana);
-    omega_alert_destroy(F.alerts);
-    omega_tsdb_close(F.db);
-    testutil_rmtree(F.dir);
-    free(F.dir);
+    reporttest_close(&F);
     return 0;
 }
 
@@ -531,7 +492,8 @@ static void test_long_period_bounded(void **state)
     for (int k = 0; k < 250; k++) {
         char id[32];
         snprintf(id, sizeof(id), "j%d", k);
-        job(id, "{\"kind\":\"link\"}", start + k * HOUR, start + k * HOUR + 1000, "failed");
+        reporttest_job(&F, id, "{\"kind\":\"link\"}", start + k * HOUR, start + k * HOUR + 1000,
+                       "failed");
     }
     omega_report_sources_t src = {.db = F.db, .alerts = F.alerts, .analytics = F.ana};
     omega_report_request_t req = {OMEGA_REPORT_CUSTOM, start, F.t0, OMEGA_REPORT_SEC_ALL,

@@ -24,68 +24,29 @@
 #include "omega/report.h"
 #include "omega/tsdb.h"
 #include "report_int.h"
+#include "reporttest.h"
 #include "testutil.h"
 
 #define MIN  (60 * 1000LL)
 #define HOUR (60 * MIN)
 #define DAY  (24 * HOUR)
 
-typedef struct fixture {
-    char *dir;
-    omega_tsdb_t *db;
-    omega_alert_engine_t *alerts;
-    omega_analytics_t *ana;
-    int64_t t0; /* start of a 2-hour window holding one job */
-} fixture_t;
+typedef reporttest_t fixture_t; /* t0: start of a 2-hour window holding one job */
 
 static fixture_t F;
 
-static void job(const char *id, const char *body, int64_t start, int64_t end, const char *status)
-{
-    char end_body[64];
-    snprintf(end_body, sizeof(end_body), "{\"status\":\"%s\"}", status);
-    assert_int_equal(omega_analytics_op_start(F.ana, id, body, strlen(body), start, NULL, NULL), 0);
-    assert_int_equal(omega_analytics_op_end(F.ana, id, end_body, strlen(end_body), end, NULL, NULL),
-                     0);
-}
-
 static int setup(void **state)
 {
-    omega_log_set_level(OMEGA_LOG_ERROR);
-    setenv("TZ", "UTC", 1);
-    tzset();
-    memset(&F, 0, sizeof(F));
-    F.dir = testutil_mkdtemp("report-service");
-    omega_tsdb_options_t so;
-    omega_tsdb_options_init(&so);
-    so.data_dir = F.dir;
-    so.sync_writes = 0;
-    so.out_of_order_window_ms = 0;
-    so.raw_retention_ms = 0;
-    F.db = omega_tsdb_open(&so, NULL);
-    assert_non_null(F.db);
-    omega_alert_options_t ao;
-    omega_alert_options_init(&ao);
-    F.alerts = omega_alert_create(F.db, &ao, NULL);
-    assert_non_null(F.alerts);
-    omega_analytics_options_t an;
-    omega_analytics_options_init(&an);
-    an.history_retention_ms = 0;
-    F.ana = omega_analytics_create(F.db, &an, NULL);
-    assert_non_null(F.ana);
-    F.t0 = omega_now_ms() / HOUR * HOUR - 4 * HOUR;
-    job("4111111111111111", "{\"kind\":\"compile\",\"labels\":{\"src\":\"/home/carol/x.c\"}}",
-        F.t0 + 5 * MIN, F.t0 + 8 * MIN, "failed");
+    reporttest_open(&F, "report-service");
+    reporttest_job(&F, "4111111111111111",
+                   "{\"kind\":\"compile\",\"labels\":{\"src\":\"/home/carol/x.c\"}}",
+                   F.t0 + 5 * MIN, F.t0 + 8 * MIN, "failed");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    omega_analytics_destroy(F.ana);
-    omega_alert_destroy(F.alerts);
-    omega_tsdb_close(F.db);
-    testutil_rmtree(F.dir);
-    free(F.dir);
+    reporttest_close(&F);
     return 0;
 }
 
@@ -320,7 +281,7 @@ static void test_service_schedules(void **state)
         at += DAY;
     omega_report_service_destroy(s);
     s = service(); /* and it survives a restart */
-    job("late", "{\"kind\":\"late-job\"}", at - 30 * MIN, at - 20 * MIN, "ok");
+    reporttest_job(&F, "late", "{\"kind\":\"late-job\"}", at - 30 * MIN, at - 20 * MIN, "ok");
     assert_int_equal(omega_report_schedule_tick(s, at + 5000), 2);
     assert_int_equal(omega_report_schedule_tick(s, at + 30000), 0); /* same minute: once */
     list = schedule_list(s);

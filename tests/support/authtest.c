@@ -11,6 +11,7 @@
 #include "testutil.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 void authtest_open_auth(authtest_t *f, const omega_auth_options_t *o)
 {
@@ -46,4 +47,14 @@ int authtest_teardown(void **state)
     free(f->dir);
     free(f);
     return 0;
+}
+
+void authtest_key_status_settled(omega_auth_t *a, omega_key_status_t *st)
+{
+    for (int i = 0; i < 1000; i++) {
+        omega_auth_key_status(a, st);
+        if (!st->reencrypting)
+            return;
+        usleep(10000);
+    }
 }

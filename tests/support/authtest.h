@@ -19,5 +19,8 @@ void authtest_open_auth(authtest_t *f, const omega_auth_options_t *o);
 int authtest_setup(void **state, const char *tag);
 /* Close everything setup opened and remove the temp dir. */
 int authtest_teardown(void **state);
+/* a's key status once no re-encryption walk is running (the keeper thread may start a
+ * redundant one right after a synchronous walk returns); waits at most 10 s. */
+void authtest_key_status_settled(omega_auth_t *a, omega_key_status_t *st);
 
 #endif
