@@ -13,15 +13,11 @@
 #include "srvtest.h"
 #include "testutil.h"
 
-#include <arpa/inet.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,28 +131,17 @@ static void test_body_without_length_is_411(void **state)
     httpc_resp_free(&r);
 }
 
-/* Send raw on a fresh connection and read until the server closes it (at most 5 s);
- * returns the number of responses that came back and keeps the first status line. */
+/* The responses raw gets on a fresh connection until the server closes it; keeps the
+ * first status line. */
 static int responses_until_close(const char *raw, char *first, size_t first_len)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)S.port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(send(fd, raw, strlen(raw), MSG_NOSIGNAL), (ssize_t)strlen(raw));
-    char buf[16384];
-    size_t len = 0;
-    ssize_t k;
-    while (len < sizeof(buf) - 1 && (k = recv(fd, buf + len, sizeof(buf) - 1 - len, 0)) > 0)
-        len += (size_t)k;
-    close(fd);
-    buf[len] = '\0';
+    char *buf = NULL;
+    assert_int_equal(httpc_raw_until_close(S.port, raw, strlen(raw), &buf), 0);
     snprintf(first, first_len, "%.*s", (int)strcspn(buf, "\r"), buf);
     int n = 0;
     for (const char *p = buf; (p = strstr(p, "HTTP/1.1 ")) != NULL; p++)
         n++;
+    free(buf);
     return n;
 }
 

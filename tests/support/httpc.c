@@ -117,6 +117,22 @@ int httpc_raw(int port, const char *raw, size_t n, httpc_resp_t *out)
     return ok ? 0 : -1;
 }
 
+int httpc_raw_until_close(int port, const char *raw, size_t n, char **out)
+{
+    *out = NULL;
+    int fd = dial(port);
+    if (fd < 0)
+        return -1;
+    send_all(fd, raw, n); /* the server may answer early and stop reading */
+    char *buf = calloc(1, 1);
+    size_t len = 0, cap = 1;
+    while (read_some(fd, &buf, &len, &cap, 5000) > 0)
+        ;
+    close(fd);
+    *out = buf;
+    return 0;
+}
+
 int httpc_request(int port, const char *method, const char *path, const char *extra_headers,
                   const char *body, size_t body_len, httpc_resp_t *out)
 {

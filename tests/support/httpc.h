@@ -21,6 +21,10 @@ int httpc_request(int port, const char *method, const char *path, const char *ex
                   const char *body, size_t body_len, httpc_resp_t *out);
 /* Send raw bytes and read one response. */
 int httpc_raw(int port, const char *raw, size_t len, httpc_resp_t *out);
+/* Send raw bytes on a new connection and read until the server closes it (5 s without
+ * data ends the read too). *out: everything read, NUL-terminated, malloc'd. Returns 0, or
+ * -1 when the connection cannot be made. */
+int httpc_raw_until_close(int port, const char *raw, size_t len, char **out);
 void httpc_resp_free(httpc_resp_t *r);
 /* Value of header `name` (lower-case) copied into buf, or NULL. */
 const char *httpc_header(const httpc_resp_t *r, const char *name, char *buf, size_t len);
