@@ -488,9 +488,9 @@ static job_t *take_jobs(omega_alert_engine_t *e, int64_t now_ms)
         j->idx = i;
         j->event = r->event_metric != NULL;
         /* A rule with an interval waits for it; its alerts keep their states meanwhile. */
-        j->off = !r->enabled ||
-                 (r->every_ms > 0 && r->last_eval_ms > 0 && now_ms - r->last_eval_ms < r->every_ms &&
-                  now_ms >= r->last_eval_ms);
+        j->off =
+            !r->enabled || (r->every_ms > 0 && r->last_eval_ms > 0 &&
+                            now_ms - r->last_eval_ms < r->every_ms && now_ms >= r->last_eval_ms);
         if (j->event || j->off)
             continue;
         uint64_t h = text_hash(r->expr);

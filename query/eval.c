@@ -42,9 +42,8 @@ void qvalue_free(qvalue_t *v)
     memset(v, 0, sizeof(*v));
 }
 
-void qvalue_append(evaluator_t *ev, qvalue_t *v, lset_t lbl, double *val, uint8_t *has)
+void qvalue_append(qvalue_t *v, lset_t lbl, double *val, uint8_t *has)
 {
-    (void)ev;
     /* Grow in powers of two: n_series is the only count kept. */
     if ((v->n_series & (v->n_series - 1)) == 0)
         v->series =
@@ -62,8 +61,7 @@ qseries_t *qvalue_add_series(evaluator_t *ev, qvalue_t *v, lset_t lbl, int *rc)
         lset_free(&lbl);
         return NULL;
     }
-    qvalue_append(ev, v, lbl, omega_calloc(ev->n_steps, sizeof(double)),
-                  omega_calloc(ev->n_steps, 1));
+    qvalue_append(v, lbl, omega_calloc(ev->n_steps, sizeof(double)), omega_calloc(ev->n_steps, 1));
     return &v->series[v->n_series - 1];
 }
 
@@ -116,9 +114,9 @@ int eval_fetch_raw(evaluator_t *ev, const node_t *sel, int64_t mint, int64_t max
 
 /* eval_fetch_each's storage callback: one series handed to the visitor without copying. */
 typedef struct each_ctx {
-    evaluator_t *ev;   /* budget and deadline */
-    fetch_each_fn fn;  /* visitor */
-    void *ctx;         /* its context */
+    evaluator_t *ev;  /* budget and deadline */
+    fetch_each_fn fn; /* visitor */
+    void *ctx;        /* its context */
 } each_ctx_t;
 
 static int on_each(void *ctx, const omega_series_t *s, const omega_sample_t *samples, size_t n)
@@ -151,8 +149,8 @@ static int fetch_each(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64
     return rc;
 }
 
-int eval_fetch_each(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint,
-                    int64_t maxt, fetch_each_fn fn, void *ctx)
+int eval_fetch_each(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint, int64_t maxt,
+                    fetch_each_fn fn, void *ctx)
 {
     return fetch_each(ev, sel, use, mint, maxt, fn, ctx, 0);
 }

@@ -340,8 +340,8 @@ static void range_values(const range_ctx_t *c, const raw_series_t *r, int resets
             lo++;
         double p = c->param->scalar ? c->param->scalar[st] : 0;
         const point_agg_t *a = r->agg ? r->agg + lo : NULL;
-        has[st] = (uint8_t)range_step(c->call, r->samples + lo, a, hi - lo, t, ref, p, resets,
-                                      &val[st]);
+        has[st] =
+            (uint8_t)range_step(c->call, r->samples + lo, a, hi - lo, t, ref, p, resets, &val[st]);
     }
 }
 
@@ -364,7 +364,7 @@ static int range_series(void *ctx, raw_series_t *in)
     if (c->call->func->id != F_LAST_OT)
         lset_drop(&in->lbl, "__name__");
     pthread_mutex_lock(&c->lock);
-    qvalue_append(ev, c->out, in->lbl, val, has);
+    qvalue_append(c->out, in->lbl, val, has);
     pthread_mutex_unlock(&c->lock);
     in->lbl = (lset_t){0};
     return 0;
@@ -383,9 +383,9 @@ static int eval_range_func(evaluator_t *ev, const node_t *n, qvalue_t *out)
     pthread_mutex_init(&c.lock, NULL);
     out->type = VT_VECTOR;
     /* Series come in any order: eval_dedupe sorts them by labels. */
-    rc = eval_fetch_concurrent(ev, m, range_use(n->func->id),
-                               ev->start - m->offset_ms - m->range_ms, last - m->offset_ms,
-                               range_series, &c);
+    rc =
+        eval_fetch_concurrent(ev, m, range_use(n->func->id), ev->start - m->offset_ms - m->range_ms,
+                              last - m->offset_ms, range_series, &c);
     pthread_mutex_destroy(&c.lock);
     qvalue_free(&param);
     return rc ? rc : eval_dedupe(ev, out, 1);

@@ -230,15 +230,15 @@ typedef enum fetch_use {
 } fetch_use_t;
 
 typedef struct evaluator {
-    omega_tsdb_t *db;     /* store */
-    int64_t start, step;  /* first step time, step (0 for instant) */
-    size_t n_steps;       /* evaluation steps */
-    int64_t lookback_ms;  /* instant selector lookback */
-    uint64_t max_samples; /* samples + points budget */
+    omega_tsdb_t *db;      /* store */
+    int64_t start, step;   /* first step time, step (0 for instant) */
+    size_t n_steps;        /* evaluation steps */
+    int64_t lookback_ms;   /* instant selector lookback */
+    uint64_t max_samples;  /* samples + points budget */
     _Atomic uint64_t used; /* spent so far (concurrent visitors charge it too) */
     _Atomic int failed;    /* a charge failed: ev->err holds the first reason */
-    int64_t deadline_ns;  /* omega_mono_ns() deadline */
-    omega_error_t *err;   /* where errors go */
+    int64_t deadline_ns;   /* omega_mono_ns() deadline */
+    omega_error_t *err;    /* where errors go */
 } evaluator_t;
 
 static inline int64_t ev_time(const evaluator_t *ev, size_t i)
@@ -261,8 +261,8 @@ typedef int (*fetch_each_fn)(void *ctx, raw_series_t *r);
  * fn without copying them, so a query over many series holds one series' samples at a
  * time; or for a range query whose step (and range) fit a rollup tier, raw samples merged
  * with that tier's buckets (tiers.c). */
-int eval_fetch_each(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint,
-                    int64_t maxt, fetch_each_fn fn, void *ctx);
+int eval_fetch_each(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint, int64_t maxt,
+                    fetch_each_fn fn, void *ctx);
 /* Like eval_fetch_each, but fn may be called on several threads at once, in any order
  * (fn must be thread-safe). */
 int eval_fetch_concurrent(evaluator_t *ev, const node_t *sel, fetch_use_t use, int64_t mint,
@@ -287,7 +287,7 @@ int eval_charge(evaluator_t *ev, uint64_t n);
 /* Allocate a series (labels taken) with empty presence. */
 qseries_t *qvalue_add_series(evaluator_t *ev, qvalue_t *v, lset_t lbl, int *rc);
 /* Append a series with its n_steps values and presence (all three taken), uncharged. */
-void qvalue_append(evaluator_t *ev, qvalue_t *v, lset_t lbl, double *val, uint8_t *has);
+void qvalue_append(qvalue_t *v, lset_t lbl, double *val, uint8_t *has);
 /* Merge series with equal labels; a step present in two of them is an execution error.
  * strict: any duplicate label set is an error. */
 int eval_dedupe(evaluator_t *ev, qvalue_t *v, int strict);

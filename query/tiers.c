@@ -286,8 +286,11 @@ static int on_raw(void *ctx, const omega_series_t *s, const omega_sample_t *samp
         rc = emit_tiers_before(t, s->id);
     if (rc != 0)
         return rc;
-    tseries_t cur = {.id = s->id, .lbl = lset_from_series(s), .n = n,
-                     .raw = (omega_sample_t *)samples, .borrowed = 1};
+    tseries_t cur = {.id = s->id,
+                     .lbl = lset_from_series(s),
+                     .n = n,
+                     .raw = (omega_sample_t *)samples,
+                     .borrowed = 1};
     size_t i = tier_lower(t, s->id), j = i;
     while (j < t->c.n && t->c.v[j].id == s->id)
         j++;

@@ -375,8 +375,7 @@ static uint64_t xor_cost(const omega_sample_t *s, size_t n)
     return bits;
 }
 
-static inline __attribute__((always_inline)) int xor_get(bitrd_t *r, xorstate_t *st,
-                                                         uint64_t *out)
+static inline __attribute__((always_inline)) int xor_get(bitrd_t *r, xorstate_t *st, uint64_t *out)
 {
     br_fill(r);
     uint64_t w = r->win;
@@ -532,7 +531,7 @@ static void put_residual(wbuf_t *w, uint64_t r, unsigned code, unsigned width)
 }
 
 static inline __attribute__((always_inline)) uint64_t get_residual(bitrd_t *r, unsigned code,
-                                                                  unsigned width)
+                                                                   unsigned width)
 {
     br_fill(r);
     uint64_t w = r->win;
@@ -804,21 +803,37 @@ static int decode_values(bitrd_t *r, const storage_chunk_info_t *info, const val
     /* one loop per (order, code, integer or not), each with its constants folded in */
     unsigned form = (vh->order - 1) << 2 | vh->code << 1 | (vh->scale == 0);
     switch (form) {
-    case 0: dec_loop(r, vh, s, n, 1, 0, 0); break;
-    case 1: dec_loop(r, vh, s, n, 1, 0, 1); break;
-    case 2: dec_loop(r, vh, s, n, 1, 1, 0); break;
-    case 3: dec_loop(r, vh, s, n, 1, 1, 1); break;
-    case 4: dec_loop(r, vh, s, n, 2, 0, 0); break;
-    case 5: dec_loop(r, vh, s, n, 2, 0, 1); break;
-    case 6: dec_loop(r, vh, s, n, 2, 1, 0); break;
-    default: dec_loop(r, vh, s, n, 2, 1, 1); break;
+    case 0:
+        dec_loop(r, vh, s, n, 1, 0, 0);
+        break;
+    case 1:
+        dec_loop(r, vh, s, n, 1, 0, 1);
+        break;
+    case 2:
+        dec_loop(r, vh, s, n, 1, 1, 0);
+        break;
+    case 3:
+        dec_loop(r, vh, s, n, 1, 1, 1);
+        break;
+    case 4:
+        dec_loop(r, vh, s, n, 2, 0, 0);
+        break;
+    case 5:
+        dec_loop(r, vh, s, n, 2, 0, 1);
+        break;
+    case 6:
+        dec_loop(r, vh, s, n, 2, 1, 0);
+        break;
+    default:
+        dec_loop(r, vh, s, n, 2, 1, 1);
+        break;
     }
     return 0;
 }
 
 /* Decode into *v (grown as needed, *n samples used, *cap allocated), appending. */
-int storage_chunk_decode_append(const void *chunk, size_t len, int64_t base_ts,
-                                omega_sample_t **v, size_t *n, size_t *cap)
+int storage_chunk_decode_append(const void *chunk, size_t len, int64_t base_ts, omega_sample_t **v,
+                                size_t *n, size_t *cap)
 {
     rbuf_t r;
     valhdr_t vh;

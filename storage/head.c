@@ -472,8 +472,8 @@ int storage_heads_load(omega_tsdb_t *db, omega_error_t *err)
 /* Bytes of the head log's live SST files into *out; non-zero when RocksDB cannot say. */
 static int head_log_size(omega_tsdb_t *db, uint64_t *out)
 {
-    return rocksdb_property_int_cf(db->rdb, db->cf[STORAGE_CF_HEAD],
-                                   "rocksdb.live-sst-files-size", out);
+    return rocksdb_property_int_cf(db->rdb, db->cf[STORAGE_CF_HEAD], "rocksdb.live-sst-files-size",
+                                   out);
 }
 
 void storage_head_log_upkeep(omega_tsdb_t *db)

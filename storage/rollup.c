@@ -627,9 +627,8 @@ rocksdb_iterator_t *storage_tier_iterator(omega_tsdb_t *db, omega_tsdb_tier_t ti
     return rocksdb_create_iterator_cf(db->rdb, db->ropts, db->cf[tier_cf(tier)]);
 }
 
-int storage_tier_read(omega_tsdb_t *db, rocksdb_iterator_t *it, omega_tsdb_tier_t tier,
-                      uint64_t id, int64_t start, int64_t end, storage_bbuf_t *out,
-                      omega_error_t *err)
+int storage_tier_read(omega_tsdb_t *db, rocksdb_iterator_t *it, omega_tsdb_tier_t tier, uint64_t id,
+                      int64_t start, int64_t end, storage_bbuf_t *out, omega_error_t *err)
 {
     char lo[STORAGE_SAMPLE_KEY_LEN], hi[STORAGE_SAMPLE_KEY_LEN];
     storage_sample_key(lo, id, omega_tsdb_bucket_start(tier, start));

@@ -158,7 +158,7 @@ static int postings_collect(omega_tsdb_t *db, const cmatcher_t *c, idvec_t *out,
     memcpy(prefix + 1, c->m->name, nlen + 1); /* copies the separating NUL */
     if (exact)
         memcpy(prefix + 2 + nlen, c->m->value, vlen + 1);
-    char *val = NULL;   /* the value of the postings at hand, NUL-terminated (regexes) */
+    char *val = NULL; /* the value of the postings at hand, NUL-terminated (regexes) */
     size_t val_len = 0, val_cap = 0;
     int have = 0, ok = 0;  /* val holds a value, and whether the matcher accepts it */
     unsigned rejected = 0; /* postings of the rejected value at hand stepped over so far */
@@ -403,19 +403,19 @@ static const char *label_value(const omega_series_t *s, const char *name)
 
 /* One select or series_match call. */
 typedef struct query {
-    omega_tsdb_t *db;         /* the store */
-    const cmatcher_t *cm;     /* compiled matchers */
-    size_t n_cm;              /* entries in cm */
-    int with_samples;         /* 0 for series_match */
-    int64_t start, end;       /* sample range, inclusive, retention applied */
-    omega_tsdb_series_cb cb;  /* caller's callback */
-    void *ctx;                /* its context */
-    storage_reader_t rd;      /* sample reader of the calling thread */
-    int active;               /* series_active: only series with samples in range */
-    int concurrent;           /* cb may run on several threads at once, in any order */
-    omega_tsdb_tier_t tier;   /* rollup tier, 0 = raw samples */
-    omega_tsdb_bucket_cb bcb; /* caller's callback for tiers */
-    storage_bbuf_t buckets;   /* reused bucket buffer */
+    omega_tsdb_t *db;            /* the store */
+    const cmatcher_t *cm;        /* compiled matchers */
+    size_t n_cm;                 /* entries in cm */
+    int with_samples;            /* 0 for series_match */
+    int64_t start, end;          /* sample range, inclusive, retention applied */
+    omega_tsdb_series_cb cb;     /* caller's callback */
+    void *ctx;                   /* its context */
+    storage_reader_t rd;         /* sample reader of the calling thread */
+    int active;                  /* series_active: only series with samples in range */
+    int concurrent;              /* cb may run on several threads at once, in any order */
+    omega_tsdb_tier_t tier;      /* rollup tier, 0 = raw samples */
+    omega_tsdb_bucket_cb bcb;    /* caller's callback for tiers */
+    storage_bbuf_t buckets;      /* reused bucket buffer */
     rocksdb_iterator_t *tier_it; /* the tier's iterator, made at the first bucket read */
 } query_t;
 
@@ -498,8 +498,7 @@ static int visit_series(query_t *q, uint64_t id, loaded_t *l, omega_error_t *err
     if (q->tier) {
         if (!q->tier_it)
             q->tier_it = storage_tier_iterator(q->db, q->tier);
-        rc = storage_tier_read(q->db, q->tier_it, q->tier, id, q->start, q->end, &q->buckets,
-                               err);
+        rc = storage_tier_read(q->db, q->tier_it, q->tier, id, q->start, q->end, &q->buckets, err);
         if (rc == 0 && q->buckets.n > 0)
             rc = q->bcb(q->ctx, &l->s, q->buckets.v, q->buckets.n);
     } else if (q->active) {
@@ -518,21 +517,21 @@ static int visit_series(query_t *q, uint64_t id, loaded_t *l, omega_error_t *err
  * part), then the caller hands them to the callback in id order, so callbacks run on the
  * caller's thread one at a time and a stop or a budget error ends the read after at most
  * one batch. */
-#define PAR_MIN     32  /* fewer candidates are read by the calling thread alone */
-#define PAR_BATCH   64  /* series loaded per batch */
-#define PAR_THREADS 4   /* threads per select at most (the caller included) */
+#define PAR_MIN     32 /* fewer candidates are read by the calling thread alone */
+#define PAR_BATCH   64 /* series loaded per batch */
+#define PAR_THREADS 4  /* threads per select at most (the caller included) */
 
 typedef struct par {
-    const query_t *q;      /* the select */
-    const uint64_t *ids;   /* this batch's ids */
-    loaded_t *slots;       /* their results, PAR_BATCH */
-    size_t n;              /* ids in this batch */
-    _Atomic size_t next;   /* next index to take */
-    pthread_mutex_t lock;  /* guards gen, busy, stop */
-    pthread_cond_t cond;   /* batch posted / helper finished */
-    unsigned gen;          /* batch number */
-    unsigned busy;         /* helpers still working on the batch */
-    int stop;              /* helpers must exit */
+    const query_t *q;     /* the select */
+    const uint64_t *ids;  /* this batch's ids */
+    loaded_t *slots;      /* their results, PAR_BATCH */
+    size_t n;             /* ids in this batch */
+    _Atomic size_t next;  /* next index to take */
+    pthread_mutex_t lock; /* guards gen, busy, stop */
+    pthread_cond_t cond;  /* batch posted / helper finished */
+    unsigned gen;         /* batch number */
+    unsigned busy;        /* helpers still working on the batch */
+    int stop;             /* helpers must exit */
 } par_t;
 
 static void par_work(par_t *p, storage_reader_t *rd)
@@ -623,13 +622,13 @@ static int run_parallel(query_t *q, const idvec_t *ids, unsigned threads, omega_
  * itself, so each series is read, decoded and consumed on one core, and only one series'
  * samples per thread are held at a time. */
 typedef struct conc {
-    query_t *q;          /* the select */
-    const idvec_t *ids;  /* candidates */
-    _Atomic size_t next; /* next index to take */
-    _Atomic int stop;    /* set by the first failure */
+    query_t *q;           /* the select */
+    const idvec_t *ids;   /* candidates */
+    _Atomic size_t next;  /* next index to take */
+    _Atomic int stop;     /* set by the first failure */
     pthread_mutex_t lock; /* guards rc and err */
-    int rc;              /* first failure */
-    omega_error_t err;   /* its message */
+    int rc;               /* first failure */
+    omega_error_t err;    /* its message */
 } conc_t;
 
 static void conc_work(conc_t *c, storage_reader_t *rd)
@@ -773,9 +772,9 @@ int omega_tsdb_series_match(omega_tsdb_t *db, const omega_matcher_t *matchers, s
     return run_query(&q, matchers, n_matchers, err);
 }
 
-int omega_tsdb_series_active(omega_tsdb_t *db, const omega_matcher_t *matchers,
-                             size_t n_matchers, int64_t start_ms, int64_t end_ms,
-                             omega_tsdb_series_cb cb, void *ctx, omega_error_t *err)
+int omega_tsdb_series_active(omega_tsdb_t *db, const omega_matcher_t *matchers, size_t n_matchers,
+                             int64_t start_ms, int64_t end_ms, omega_tsdb_series_cb cb, void *ctx,
+                             omega_error_t *err)
 {
     query_t q = {.db = db, .active = 1, .start = start_ms, .end = end_ms, .cb = cb, .ctx = ctx};
     if (db && db->opts.raw_retention_ms > 0) {

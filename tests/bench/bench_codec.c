@@ -40,7 +40,8 @@ static void make_series(int shape, omega_sample_t *s, size_t n)
         double t = (double)i, u = urand(&rs);
         s[i].ts_ms = t0 + (int64_t)i * 1000;
         if (shape == 0) /* gauge, 2 decimals */
-            s[i].value = round((40 + 8 * sin(t / 600) + 2.4 * sin(t / 120) + 4 * (2 * u - 1)) * 100) / 100;
+            s[i].value =
+                round((40 + 8 * sin(t / 600) + 2.4 * sin(t / 120) + 4 * (2 * u - 1)) * 100) / 100;
         else if (shape == 1) /* counter with jitter */
             s[i].value = floor(1e9 + 125000.0 * t + 20000 * u);
         else /* full-precision float */

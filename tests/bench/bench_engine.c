@@ -49,8 +49,8 @@ static int run(omega_tsdb_t *db, const bq_t *q, int reps)
         omega_query_result_t *r = NULL;
         omega_error_t err;
         double t0 = now_ms();
-        if (omega_query_exec(db, q->expr, q->start * 1000, q->end * 1000, q->step * 1000, NULL,
-                             &r, &err) != 0) {
+        if (omega_query_exec(db, q->expr, q->start * 1000, q->end * 1000, q->step * 1000, NULL, &r,
+                             &err) != 0) {
             fprintf(stderr, "%s: %s\n", q->name, err.message);
             free(wall);
             return 1;
