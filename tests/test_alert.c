@@ -21,6 +21,7 @@
 #include "omega/alert.h"
 #include "omega/log.h"
 #include "omega/tsdb.h"
+#include "storetest.h"
 #include "testutil.h"
 
 #define MIN (60 * 1000)
@@ -51,14 +52,7 @@ static int setup(void **state)
     omega_log_set_level(OMEGA_LOG_ERROR);
     fx_t *f = calloc(1, sizeof(*f));
     f->dir = testutil_mkdtemp("alert");
-    omega_tsdb_options_t so;
-    omega_tsdb_options_init(&so);
-    so.data_dir = f->dir;
-    so.sync_writes = 0;
-    so.out_of_order_window_ms = 0;
-    so.raw_retention_ms = 0;
-    f->db = omega_tsdb_open(&so, NULL);
-    assert_non_null(f->db);
+    f->db = storetest_open(f->dir);
     fx_engine(f);
     f->rx = test_httpd_start();
     assert_non_null(f->rx);

@@ -24,6 +24,7 @@
 #include "omega/log.h"
 #include "omega/tsdb.h"
 #include "smtpd.h"
+#include "storetest.h"
 #include "testutil.h"
 
 typedef struct fx {
@@ -49,14 +50,7 @@ static void fx_engine(fx_t *f, int64_t retry_window_ms)
 
 static void open_store(fx_t *f)
 {
-    omega_tsdb_options_t so;
-    omega_tsdb_options_init(&so);
-    so.data_dir = f->dir;
-    so.sync_writes = 0;
-    so.out_of_order_window_ms = 0;
-    so.raw_retention_ms = 0;
-    f->db = omega_tsdb_open(&so, NULL);
-    assert_non_null(f->db);
+    f->db = storetest_open(f->dir);
 }
 
 static int setup(void **state)

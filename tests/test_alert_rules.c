@@ -20,6 +20,7 @@
 #include "omega/alert.h"
 #include "omega/log.h"
 #include "omega/tsdb.h"
+#include "storetest.h"
 #include "testutil.h"
 
 typedef struct fx {
@@ -52,14 +53,7 @@ static int setup(void **state)
     omega_log_set_level(OMEGA_LOG_ERROR);
     fx_t *f = calloc(1, sizeof(*f));
     f->dir = testutil_mkdtemp("alertrules");
-    omega_tsdb_options_t so;
-    omega_tsdb_options_init(&so);
-    so.data_dir = f->dir;
-    so.sync_writes = 0;
-    so.out_of_order_window_ms = 0;
-    so.raw_retention_ms = 0;
-    f->db = omega_tsdb_open(&so, NULL);
-    assert_non_null(f->db);
+    f->db = storetest_open(f->dir);
     restart(f, NULL);
     f->t0 = omega_now_ms() / 1000 * 1000;
     *state = f;

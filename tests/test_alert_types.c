@@ -34,6 +34,7 @@
 #include "omega/log.h"
 #include "omega/query.h"
 #include "omega/tsdb.h"
+#include "storetest.h"
 #include "testutil.h"
 
 #define SEC        1000LL
@@ -53,14 +54,7 @@ static int setup(void **state)
     omega_log_set_level(OMEGA_LOG_ERROR);
     fx_t *f = calloc(1, sizeof(*f));
     f->dir = testutil_mkdtemp("alerttypes");
-    omega_tsdb_options_t so;
-    omega_tsdb_options_init(&so);
-    so.data_dir = f->dir;
-    so.sync_writes = 0;
-    so.out_of_order_window_ms = 0;
-    so.raw_retention_ms = 0;
-    f->db = omega_tsdb_open(&so, NULL);
-    assert_non_null(f->db);
+    f->db = storetest_open(f->dir);
     omega_alert_options_t o;
     omega_alert_options_init(&o); /* built-in rules on, default config */
     f->e = omega_alert_create(f->db, &o, NULL);

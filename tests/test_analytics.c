@@ -18,6 +18,7 @@
 
 #include "omega/analytics.h"
 #include "omega/tsdb.h"
+#include "storetest.h"
 #include "testutil.h"
 
 #define HOUR (3600 * 1000LL)
@@ -61,14 +62,8 @@ static omega_analytics_t *open_module(fixture_t *f, size_t max_active)
 
 static void open_store(fixture_t *f)
 {
-    omega_tsdb_options_t so;
-    omega_tsdb_options_init(&so);
-    so.data_dir = f->dir;
-    so.sync_writes = 0;
-    so.out_of_order_window_ms = 0; /* the tests write at fake times hours apart */
-    so.raw_retention_ms = 0;
-    f->db = omega_tsdb_open(&so, NULL);
-    assert_non_null(f->db);
+    /* no out-of-order window (storetest.h): the tests write at fake times hours apart */
+    f->db = storetest_open(f->dir);
 }
 
 static int setup(void **state)

@@ -11,6 +11,7 @@
 
 #include "omega/common.h"
 #include "omega/log.h"
+#include "storetest.h"
 #include "testutil.h"
 
 #include <stdio.h>
@@ -27,14 +28,7 @@ void reporttest_open(reporttest_t *f, const char *tag)
     tzset();
     memset(f, 0, sizeof(*f));
     f->dir = testutil_mkdtemp(tag);
-    omega_tsdb_options_t so;
-    omega_tsdb_options_init(&so);
-    so.data_dir = f->dir;
-    so.sync_writes = 0;
-    so.out_of_order_window_ms = 0;
-    so.raw_retention_ms = 0;
-    f->db = omega_tsdb_open(&so, NULL);
-    assert_non_null(f->db);
+    f->db = storetest_open(f->dir);
     omega_alert_options_t ao;
     omega_alert_options_init(&ao);
     f->alerts = omega_alert_create(f->db, &ao, NULL);
